@@ -1,0 +1,2 @@
+"""Placeholder walk-through; replaced by the real demo."""
+print("vmtk demo: not yet")
