@@ -1,0 +1,198 @@
+"""The SSH runner against a real OpenSSH server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.sshd import Sshd, start_sshd, stop_sshd
+from toolkit.errors import CommandTimeout, ConfigError, HostFileNotFound, LockTimeout, SshError
+from toolkit.ssh import SshRunner
+from toolkit.sshcommand import quote_argv
+from toolkit.sshtarget import HostPlatform, SshTarget
+
+pytestmark = pytest.mark.real_process
+PY = sys.executable
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    server = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    stop_sshd(server)
+
+
+@pytest.fixture
+def runner(sshd: Sshd) -> Iterator[SshRunner]:
+    with SshRunner(SshTarget.from_mapping(sshd.ssh_tunnel())) as ssh:
+        yield ssh
+
+
+def test_runs_programs_with_exit_codes_streams_and_stdin(runner: SshRunner) -> None:
+    seen: list[str] = []
+    done = runner.run(
+        [PY, "-c", "import sys; d=sys.stdin.read(); print(d.upper()); print('e', file=sys.stderr); sys.exit(4)"],
+        timeout=30,
+        stdin=b"hello",
+        on_output=seen.append,
+    )
+    assert (done.exit_code, done.stdout.strip(), done.stderr.strip()) == (4, "HELLO", "e")
+    assert "".join(seen).strip() == "HELLO"
+
+
+def test_arguments_with_spaces_and_quotes_arrive_intact(runner: SshRunner) -> None:
+    weird = ["/Applications/VMware Fusion.app/x", "it's", 'say "hi"', "$HOME", "a;b"]
+    done = runner.run([PY, "-c", "import sys, json; print(json.dumps(sys.argv[1:]))", *weird], timeout=30)
+    assert done.stdout.strip() == __import__("json").dumps(weird)
+
+
+def test_a_hanging_program_is_stopped_at_its_timeout(runner: SshRunner) -> None:
+    with pytest.raises(CommandTimeout):
+        runner.run([PY, "-c", "import time; time.sleep(30)"], timeout=1)
+
+
+def test_every_call_reuses_one_connection(runner: SshRunner, tmp_path: Path) -> None:
+    for _ in range(3):
+        runner.run(["true"], timeout=30)
+    runner.write_bytes(str(tmp_path / "f"), b"x")
+    runner.read_bytes(str(tmp_path / "f"))
+    assert runner.connections_opened == 1
+
+
+def test_file_operations_over_sftp(runner: SshRunner, tmp_path: Path) -> None:
+    base = str(tmp_path / "store" / "vm-1")
+    runner.mkdir(base)
+    runner.mkdir(base)
+    path = runner.path.join(base, "vm-1.vmx")
+    runner.write_bytes(path, b'.encoding = "UTF-8"\n', mode=0o600)
+    assert runner.read_bytes(path) == b'.encoding = "UTF-8"\n'
+    assert (os.stat(path).st_mode & 0o777) == 0o600
+    runner.copy_file(path, path + ".bak")
+    runner.rename(path + ".bak", path + ".old")
+    assert runner.list_dir(base) == ["vm-1.vmx", "vm-1.vmx.old"]
+    assert runner.size(path) == 20 and runner.is_dir(base) and not runner.is_dir(path)
+    runner.remove(path + ".old")
+    runner.remove(path + ".old")
+    runner.remove_tree(str(tmp_path / "store"))
+    assert not runner.exists(str(tmp_path / "store"))
+    with pytest.raises(HostFileNotFound):
+        runner.read_bytes(path)
+
+
+def test_a_failed_upload_leaves_no_partial_file(runner: SshRunner, tmp_path: Path) -> None:
+    path = str(tmp_path / "image.vmdk")
+    with pytest.raises(RuntimeError):
+        with runner.open_write(path) as handle:
+            handle.write(b"partial")
+            raise RuntimeError("connection dropped")
+    assert os.listdir(tmp_path) == []
+
+
+def test_seekable_remote_writes(runner: SshRunner, tmp_path: Path) -> None:
+    path = str(tmp_path / "disk.vmdk")
+    with runner.open_write(path) as handle:
+        handle.write(b"A" * 10)
+        handle.seek(2)
+        handle.write(b"BB")
+    assert Path(path).read_bytes() == b"AABBAAAAAA"
+
+
+def test_make_temp_dir_is_private(runner: SshRunner) -> None:
+    folder = runner.make_temp_dir()
+    try:
+        assert (os.stat(folder).st_mode & 0o777) == 0o700
+    finally:
+        runner.remove_tree(folder)
+
+
+def test_locks_exclude_each_other(runner: SshRunner, sshd: Sshd, tmp_path: Path) -> None:
+    other = SshRunner(SshTarget.from_mapping(sshd.ssh_tunnel()), lock_dir=None)
+    with runner.lock(str(tmp_path / "vm.lock"), timeout=1):
+        with pytest.raises(LockTimeout):
+            with other.lock(str(tmp_path / "vm.lock"), timeout=0.2):
+                pass
+
+
+def test_an_unpinned_host_key_is_refused_with_the_key_to_pin(sshd: Sshd) -> None:
+    target = SshTarget.from_mapping(sshd.ssh_tunnel(host_public_key=None))
+    with pytest.raises(SshError) as caught, SshRunner(target) as ssh:
+        ssh.run(["true"], timeout=10)
+    assert sshd.host_public_key in str(caught.value) and "host_public_key" in str(caught.value)
+
+
+def test_a_changed_host_key_is_refused(sshd: Sshd) -> None:
+    wrong = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDl9ql7Hk8lvqF1ZtqUw3QmC5zjC5cZ0r8q0p3m2b1aa"
+    target = SshTarget.from_mapping(sshd.ssh_tunnel(host_public_key=wrong))
+    with pytest.raises(SshError, match="changed"), SshRunner(target) as ssh:
+        ssh.run(["true"], timeout=10)
+
+
+def test_opting_out_of_host_key_checks_is_explicit(sshd: Sshd) -> None:
+    target = SshTarget.from_mapping(sshd.ssh_tunnel(host_public_key=None, insecure_skip_host_key_check=True))
+    with SshRunner(target) as ssh:
+        assert ssh.run(["true"], timeout=10).ok
+
+
+def test_authentication_failure_is_clear_and_leaks_no_key(sshd: Sshd, tmp_path: Path) -> None:
+    other = tmp_path / "k"
+    os.system(f"ssh-keygen -q -t ed25519 -N '' -f {other}")
+    key = other.read_text()
+    target = SshTarget.from_mapping(sshd.ssh_tunnel(private_key=key))
+    with pytest.raises(SshError) as caught, SshRunner(target) as ssh:
+        ssh.run(["true"], timeout=10)
+    assert "refused the private key" in str(caught.value)
+    assert key.splitlines()[1] not in str(caught.value)
+
+
+def test_connection_refused_is_clear(sshd: Sshd) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    target = SshTarget.from_mapping(sshd.ssh_tunnel(port=closed_port))
+    with pytest.raises(SshError, match="cannot connect"), SshRunner(target, connect_timeout=5) as ssh:
+        ssh.run(["true"], timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        ({"host": "", "username": "u", "private_key": "k"}, "ssh_tunnel.host"),
+        ({"host": "h", "username": "u", "private_key": "k", "port": "x"}, "ssh_tunnel.port"),
+        ({"host": "h", "username": "u", "private_key": "k", "platform": "beos"}, "ssh_tunnel.platform"),
+        ({"host": "h", "private_key": "k", "port": 70000}, "ssh_tunnel.username"),
+    ],
+)
+def test_invalid_settings_list_every_problem(settings: dict[str, object], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        SshTarget.from_mapping(settings)
+
+
+def test_bad_private_key_text_is_not_echoed() -> None:
+    target = SshTarget.from_mapping({"host": "h", "username": "u", "private_key": "SECRET-NOT-A-KEY"})
+    with pytest.raises(SshError) as caught, SshRunner(target) as ssh:
+        ssh.run(["true"], timeout=5)
+    assert "SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["C:\\Program Files (x86)\\VMware\\VMware Workstation\\vmrun.exe", "-T", "ws", "list"],
+         '""C:\\Program Files (x86)\\VMware\\VMware Workstation\\vmrun.exe" -T ws list"'),
+        (["vmrun.exe", "start", "C:\\vms\\a b\\a b.vmx", "nogui"], '"vmrun.exe start "C:\\vms\\a b\\a b.vmx" nogui"'),
+        (["x", 'a"b', "c&d"], '"x "a\\"b" "c&d""'),
+        (["x", "trailing\\ slash\\"], '"x "trailing\\ slash\\\\""'),
+    ],
+)
+def test_windows_command_lines_survive_cmd_exe(argv: list[str], expected: str) -> None:
+    assert quote_argv(argv, HostPlatform.WINDOWS) == expected
+
+
+def test_windows_refuses_percent_rather_than_expanding_it() -> None:
+    with pytest.raises(SshError, match="%"):
+        quote_argv(["vmrun", "-gp", "p%PATH%w"], HostPlatform.WINDOWS)
