@@ -31,7 +31,13 @@ from typing import IO, BinaryIO, Protocol
 import filelock
 
 from toolkit.clock import Clock, SystemClock
-from toolkit.errors import CommandTimeout, HostFileError, HostFileNotFound, LockTimeout, SpawnError
+from toolkit.errors import (
+    CommandTimeout,
+    HostFileError,
+    HostFileNotFound,
+    LockTimeout,
+    SpawnError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +84,9 @@ class Runner(Protocol):
         timeout: float,
         stdin: bytes | None = None,
         on_output: OutputSink | None = None,
+        detach: bool = False,
     ) -> Completed: ...
+    """Run ``argv``; ``detach``: what it starts must outlive this runner's session."""
 
     def read_bytes(self, path: str) -> bytes: ...
 
@@ -186,7 +194,9 @@ class LocalRunner:
         timeout: float,
         stdin: bytes | None = None,
         on_output: OutputSink | None = None,
+        detach: bool = False,
     ) -> Completed:
+        # ``detach`` needs nothing here: local children already outlive us.
         shown = redact(argv)
         log.debug("run %s", " ".join(shown))
         started = self._clock.monotonic()

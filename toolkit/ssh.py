@@ -18,21 +18,19 @@ import hashlib
 import logging
 import ntpath
 import posixpath
-import socket
-import stat
 import tempfile
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from types import ModuleType
-from typing import BinaryIO
 
 import paramiko
 
 from toolkit.clock import Clock, SystemClock
-from toolkit.errors import HostFileError, HostFileNotFound, SshError
-from toolkit.runner import Completed, LocalRunner, OutputSink, redact
+from toolkit.errors import CommandTimeout, SshError
+from toolkit.runner import Completed, LocalRunner, OutputSink, decode, redact
 from toolkit.sshcommand import exec_channel, quote_argv
+from toolkit.sshfiles import SftpFiles
 from toolkit.sshtarget import HostPlatform, SshTarget, load_private_key
+from toolkit.sshwindows import CODE, ERR, OUT, detached_command, parse_exit_code
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ class _PinnedKey(paramiko.MissingHostKeyPolicy):
             )
 
 
-class SshRunner:
+class SshRunner(SftpFiles):
     """Runs programs and touches files on ``target`` over one SSH connection."""
 
     def __init__(
@@ -151,138 +149,58 @@ class SshRunner:
         timeout: float,
         stdin: bytes | None = None,
         on_output: OutputSink | None = None,
+        detach: bool = False,
     ) -> Completed:
         shown = redact(argv)
         log.debug("run on %s: %s", self._target.host, " ".join(shown))
-        command = quote_argv(argv, self._target.platform)
+        if detach and self._target.platform is HostPlatform.WINDOWS:
+            return self._run_detached(argv, shown, timeout)
         started = self._clock.monotonic()
+        command = quote_argv(argv, self._target.platform)
+        code, out, err = self._exec(command, shown, timeout=timeout, stdin=stdin, on_output=on_output)
+        return Completed(shown, code, out, err, self._clock.monotonic() - started)
+
+    def _run_detached(self, argv: Sequence[str], shown: tuple[str, ...], timeout: float) -> Completed:
+        """Windows: start ``argv`` outside the session's job object and poll for its result."""
+        started = self._clock.monotonic()
+        folder = self.make_temp_dir("vmtk-run-")
+        try:
+            created = self._exec(detached_command(argv, folder.replace("/", "\\")), shown, timeout=60)
+            if created[0] != 0:
+                raise SshError(f"Windows could not start {shown[0]!r} outside the SSH session (WMI {created[0]})")
+            code = self._poll_exit_code(self.path.join(folder, CODE), shown, timeout)
+            out = decode(self.read_bytes(self.path.join(folder, OUT)))
+            err = decode(self.read_bytes(self.path.join(folder, ERR)))
+        finally:
+            self.remove_tree(folder)
+        return Completed(shown, code, out, err, self._clock.monotonic() - started)
+
+    def _poll_exit_code(self, path: str, shown: tuple[str, ...], timeout: float) -> int:
+        deadline = self._clock.monotonic() + timeout
+        while self._clock.monotonic() < deadline:
+            if self.exists(path):
+                code = parse_exit_code(decode(self.read_bytes(path)))
+                if code is not None:
+                    return code
+            self._clock.sleep(0.5)
+        raise CommandTimeout(shown, timeout)
+
+    def _exec(
+        self,
+        command: str,
+        shown: tuple[str, ...],
+        *,
+        timeout: float,
+        stdin: bytes | None = None,
+        on_output: OutputSink | None = None,
+    ) -> tuple[int, str, str]:
         try:
             transport = self._connection().get_transport()
             if transport is None or not transport.is_active():
                 raise SshError(f"the connection to {self._target.host} is closed")
-            code, out, err = exec_channel(transport, command, shown, stdin, timeout, on_output, self._clock)
+            return exec_channel(transport, command, shown, stdin, timeout, on_output, self._clock)
         except (OSError, paramiko.SSHException, EOFError) as exc:
             raise SshError(f"running {shown[0]!r} on {self._target.host} failed: {exc}") from exc
-        return Completed(shown, code, out, err, self._clock.monotonic() - started)
-
-    # --- files ----------------------------------------------------------------------
-
-    def read_bytes(self, path: str) -> bytes:
-        with self.open_read(path) as handle:
-            return handle.read()
-
-    def write_bytes(self, path: str, data: bytes, *, mode: int | None = None) -> None:
-        with self.open_write(path, mode=mode) as handle:
-            handle.write(data)
-
-    @contextlib.contextmanager
-    def open_read(self, path: str) -> Iterator[BinaryIO]:
-        with _sftp_errors(path):
-            handle = self._files().open(path, "rb")
-        with handle:
-            handle.prefetch()
-            yield handle  # type: ignore[misc]
-
-    @contextlib.contextmanager
-    def open_write(self, path: str, *, mode: int | None = None) -> Iterator[BinaryIO]:
-        """A remote file that replaces ``path`` only once fully written.
-
-        A dropped connection leaves at most a ``.tmp-*`` file, never a partial
-        ``path``: an upload either fully counts or does not count at all.
-        """
-        sftp = self._files()
-        temp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-        with _sftp_errors(path):
-            handle = sftp.open(temp, "w+b")
-        try:
-            with handle:
-                handle.set_pipelined(True)
-                if mode is not None:
-                    sftp.chmod(temp, mode)
-                yield handle  # type: ignore[misc]
-            with _sftp_errors(path):
-                self._replace(temp, path)
-        finally:
-            with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
-                sftp.remove(temp)
-
-    def _replace(self, src: str, dst: str) -> None:
-        sftp = self._files()
-        if self._target.platform is HostPlatform.WINDOWS:
-            # Win32-OpenSSH has no posix-rename extension; plain rename refuses an existing target.
-            with contextlib.suppress(OSError):
-                sftp.remove(dst)
-            sftp.rename(src, dst)
-        else:
-            sftp.posix_rename(src, dst)
-
-    def exists(self, path: str) -> bool:
-        return self._stat(path) is not None
-
-    def is_dir(self, path: str) -> bool:
-        found = self._stat(path)
-        return found is not None and stat.S_ISDIR(found.st_mode or 0)
-
-    def size(self, path: str) -> int:
-        with _sftp_errors(path):
-            return int(self._files().stat(path).st_size or 0)
-
-    def _stat(self, path: str) -> paramiko.SFTPAttributes | None:
-        try:
-            return self._files().lstat(path)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise HostFileError(path, str(exc)) from exc
-
-    def mkdir(self, path: str) -> None:
-        if self.is_dir(path):
-            return
-        parent = self.path.dirname(path)
-        if parent and parent != path:
-            self.mkdir(parent)
-        with _sftp_errors(path):
-            try:
-                self._files().mkdir(path)
-            except OSError:
-                if not self.is_dir(path):  # lost a race with another creator: fine
-                    raise
-
-    def remove(self, path: str) -> None:
-        with contextlib.suppress(FileNotFoundError), _sftp_errors(path, missing_ok=True):
-            self._files().remove(path)
-
-    def remove_tree(self, path: str) -> None:
-        found = self._stat(path)
-        if found is None:
-            return
-        if not stat.S_ISDIR(found.st_mode or 0):
-            self.remove(path)
-            return
-        for name in self.list_dir(path):
-            self.remove_tree(self.path.join(path, name))
-        with _sftp_errors(path, missing_ok=True):
-            self._files().rmdir(path)
-
-    def rename(self, src: str, dst: str) -> None:
-        with _sftp_errors(src):
-            self._replace(src, dst)
-
-    def copy_file(self, src: str, dst: str) -> None:
-        with self.open_read(src) as source, self.open_write(dst) as target:
-            for chunk in iter(lambda: source.read(1 << 20), b""):
-                target.write(chunk)
-
-    def list_dir(self, path: str) -> list[str]:
-        with _sftp_errors(path):
-            return sorted(self._files().listdir(path))
-
-    def make_temp_dir(self, prefix: str = "vmtk-") -> str:
-        base = self._target.temp_dir or ("C:/Windows/Temp" if self.path is ntpath else "/tmp")
-        path = self.path.join(base, f"{prefix}{uuid.uuid4().hex[:12]}")
-        with _sftp_errors(path):
-            self._files().mkdir(path, mode=0o700)
-        return path
 
     def lock(self, path: str, *, timeout: float) -> contextlib.AbstractContextManager[None]:
         """A lock on a host path, held on this (the calling) machine.
@@ -298,15 +216,3 @@ class SshRunner:
         folder = self._lock_dir or posixpath.join(tempfile.gettempdir(), "vmtk-ssh-locks")
         self._locks.mkdir(folder)
         return self._locks.path.join(folder, hashlib.sha256(key).hexdigest()[:32] + ".lock")
-
-
-@contextlib.contextmanager
-def _sftp_errors(path: str, *, missing_ok: bool = False) -> Iterator[None]:
-    try:
-        yield
-    except FileNotFoundError as exc:
-        if not missing_ok:
-            raise HostFileNotFound(path) from exc
-    except (OSError, paramiko.SSHException, EOFError) as exc:
-        raise HostFileError(path, str(exc) or type(exc).__name__) from exc
-

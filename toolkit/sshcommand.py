@@ -39,10 +39,10 @@ def quote_argv(argv: Sequence[str], platform: HostPlatform) -> str:
                 "passed to a Windows host over SSH"
             )
     # cmd /c strips the first and last quote of a line that starts with one, so wrap the whole line.
-    return '"' + " ".join(_quote_windows(arg) for arg in argv) + '"'
+    return '"' + " ".join(quote_windows_arg(arg) for arg in argv) + '"'
 
 
-def _quote_windows(arg: str) -> str:
+def quote_windows_arg(arg: str) -> str:
     """Quote one argument by the MS C runtime rules, always quoting cmd.exe metacharacters."""
     if arg and not _CMD_SPECIAL.search(arg):
         return arg

@@ -196,3 +196,24 @@ def test_windows_command_lines_survive_cmd_exe(argv: list[str], expected: str) -
 def test_windows_refuses_percent_rather_than_expanding_it() -> None:
     with pytest.raises(SshError, match="%"):
         quote_argv(["vmrun", "-gp", "p%PATH%w"], HostPlatform.WINDOWS)
+
+
+def test_windows_detached_start_goes_through_wmi_with_files_for_output_and_code() -> None:
+    import base64
+
+    from toolkit.sshwindows import detached_command, parse_exit_code
+
+    line = detached_command(["C:\\VMware\\vmrun.exe", "-T", "ws", "start", "C:\\vms\\a b\\a.vmx", "nogui"], "C:\\T\\x")
+    assert line.startswith("powershell.exe -NoProfile -NonInteractive -EncodedCommand ")
+    script = base64.b64decode(line.split()[-1]).decode("utf-16-le")
+    assert "Win32_Process -MethodName Create" in script
+    assert '"C:\\vms\\a b\\a.vmx" nogui > "C:\\T\\x\\out.txt" 2> "C:\\T\\x\\err.txt"' in script
+    assert 'echo !errorlevel! > "C:\\T\\x\\code.txt"' in script
+    assert parse_exit_code("255 \r\n") == 255 and parse_exit_code("") is None
+
+
+def test_windows_detached_refuses_bang() -> None:
+    from toolkit.sshwindows import detached_command
+
+    with pytest.raises(SshError, match="!"):
+        detached_command(["vmrun", "-gp", "pa!ss"], "C:\\T")
