@@ -90,7 +90,7 @@ def _adapter(desc: Descriptor) -> str:
 
 
 def _copy_grains(
-    stream: _Stream, dst: BinaryIO, target: SparseHeader, table: array, progress: Progress
+    stream: _Stream, dst: BinaryIO, target: SparseHeader, table: array[int], progress: Progress
 ) -> None:
     """Follow markers to the end-of-stream marker, appending non-zero grains to ``dst``."""
     next_sector = target.overhead
@@ -134,7 +134,7 @@ def _inflate(data: bytes, lba: int) -> bytes:
     return out
 
 
-def _write_tables(dst: BinaryIO, target: SparseHeader, table: array) -> None:
+def _write_tables(dst: BinaryIO, target: SparseHeader, table: array[int]) -> None:
     """Write the grain tables that point somewhere, in both directories; empty ones stay holes."""
     per = target.gtes_per_gt
     directories = [vmdk.directory(dst, target)]

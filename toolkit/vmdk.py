@@ -38,6 +38,7 @@ FLAG_NEWLINE_TEST = 0x1
 FLAG_REDUNDANT_GD = 0x2
 FLAG_COMPRESSED = 0x10000
 FLAG_MARKERS = 0x20000
+MAX_SECTORS = 1 << 37  # 64 TiB, above any hosted product's limit: a damaged header, not a disk
 NOT_A_DISK = "The specified file is not a virtual disk"  # vmware-vdiskmanager's phrase
 _HEADER = struct.Struct("<4sIIQQQQIQQQB4sH")
 _NEWLINE_CHARS = b"\n \r\n"
@@ -111,8 +112,8 @@ class SparseHeader:
             raise DiskError(NOT_A_DISK)
         (_, version, flags, capacity, grain, d_off, d_size, gtes,
          rgd, gd, overhead, _, _, compress) = _HEADER.unpack_from(sector)  # fmt: skip
-        if grain == 0 or gtes == 0 or version not in (1, 2, 3):
-            raise DiskError(f"{NOT_A_DISK}: unsupported sparse header (version {version})")
+        if grain == 0 or gtes == 0 or version not in (1, 2, 3) or capacity > MAX_SECTORS:
+            raise DiskError(f"{NOT_A_DISK}: unsupported sparse header (v{version}, {capacity} sectors)")
         return cls(capacity, rgd, gd, overhead, version, flags, grain, d_off, d_size, gtes, compress)
 
 
@@ -191,7 +192,7 @@ def gd_sectors(gt_count: int) -> int:
     return -(-gt_count * 4 // SECTOR)
 
 
-def le_u32(values: array) -> bytes:
+def le_u32(values: array[int]) -> bytes:
     """Little-endian bytes of an ``array('I')`` (grain directories and tables)."""
     if sys.byteorder == "big":
         values = array("I", values)
@@ -199,7 +200,7 @@ def le_u32(values: array) -> bytes:
     return values.tobytes()
 
 
-def read_u32(f: BinaryIO, sector: int, count: int) -> array:
+def read_u32(f: BinaryIO, sector: int, count: int) -> array[int]:
     """``count`` little-endian u32 values stored at ``sector``."""
     values = array("I")
     values.frombytes(read_at(f, sector * SECTOR, count * 4).ljust(count * 4, b"\0"))
@@ -228,8 +229,8 @@ def extend(f: BinaryIO, size: int) -> None:
 
 
 def sectors_for(size_bytes: int) -> int:
-    if size_bytes <= 0:
-        raise DiskError(f"disk size must be positive, got {size_bytes} bytes")
+    if not 0 < size_bytes <= MAX_SECTORS * SECTOR:
+        raise DiskError(f"disk size must be between 1 byte and 64 TiB, got {size_bytes} bytes")
     return -(-size_bytes // SECTOR)
 
 
@@ -264,7 +265,7 @@ def _cid(cid: int | None) -> int:
     return cid if cid is not None else secrets.randbelow(0xFFFFFFFE)
 
 
-def _write_directory(f: BinaryIO, kept: array, total: int, at: int) -> int:
+def _write_directory(f: BinaryIO, kept: array[int], total: int, at: int) -> int:
     """Write a directory of ``total`` tables at sector ``at``: ``kept`` entries, then new
     zero tables placed right after it. Returns the first sector after the block."""
     fresh = total - len(kept)
@@ -304,11 +305,12 @@ def info(f: BinaryIO) -> DiskInfo:
         desc = Descriptor.parse(head + f.read(64 * 1024))
         if desc.create_type is None:
             raise DiskError(f"{NOT_A_DISK}: descriptor without createType")
-        return DiskInfo(desc.capacity_sectors * SECTOR, desc.create_type, desc.adapter, desc.parent_hint, None)
+        capacity = desc.capacity_sectors * SECTOR
+        return DiskInfo(capacity, desc.create_type, desc.adapter, desc.parent_hint, None)
     raise DiskError(NOT_A_DISK)
 
 
-def directory(f: BinaryIO, header: SparseHeader) -> array:
+def directory(f: BinaryIO, header: SparseHeader) -> array[int]:
     """The grain directory; a streamOptimized file keeps it behind its footer."""
     gd = header.gd_offset
     if gd == GD_AT_END:

@@ -54,7 +54,7 @@ def test_a_100_gib_disk_is_created_in_well_under_a_second_and_a_few_mib(tmp_path
     started = time.monotonic()
     with path.open("w+b") as f:
         vmdk.create_sparse(f, 100 * GiB, name="big.vmdk")
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.0
     assert path.stat().st_blocks * 512 < 20 * MiB
     with path.open("rb") as f:
         assert vmdk.info(f) == vmdk.DiskInfo(100 * GiB, "monolithicSparse", "lsilogic", None, 0)
@@ -75,8 +75,8 @@ def test_small_scsi_disks_get_the_geometry_vmware_gave_its_own_1_mib_disk() -> N
     assert vmdk.geometry(2048, "lsilogic") == (1, 64, 32)  # fixtures/reference/image.vmdk
 
 
-@pytest.mark.parametrize("size", [0, -512])
-def test_create_refuses_a_size_that_is_not_positive(size: int) -> None:
+@pytest.mark.parametrize("size", [0, -512, 64 * 1024 * GiB + 1])
+def test_create_refuses_a_size_that_is_not_positive_or_beyond_64_tib(size: int) -> None:
     with pytest.raises(DiskError):
         vmdk.create_sparse(io.BytesIO(), size)
 
@@ -122,6 +122,14 @@ def test_info_reads_a_text_descriptor_with_a_parent(tmp_path: Path) -> None:
 def test_info_rejects_files_that_are_not_disks_with_vdiskmanagers_phrase(data: bytes) -> None:
     with pytest.raises(DiskError, match="The specified file is not a virtual disk"):
         vmdk.info(io.BytesIO(data))
+
+
+def test_a_header_claiming_an_absurd_capacity_is_not_a_disk() -> None:
+    disk = io.BytesIO()
+    vmdk.create_sparse(disk, MiB)
+    vmdk.write_at(disk, 12, (1 << 60).to_bytes(8, "little"))  # the capacity field
+    with pytest.raises(DiskError, match="not a virtual disk"):
+        vmdk.info(disk)
 
 
 def test_info_counts_only_grains_that_hold_data() -> None:
