@@ -18,13 +18,13 @@ from array import array
 from collections.abc import Callable
 from typing import BinaryIO
 
-from toolkit import vmdk
+from toolkit import vmdk, vmdkformat
 from toolkit.errors import DiskError
-from toolkit.vmdk import SECTOR, Descriptor, SparseHeader
+from toolkit.vmdkformat import SECTOR, Descriptor, SparseHeader
 
 log = logging.getLogger(__name__)
 
-FLAGS_STREAM = vmdk.FLAG_NEWLINE_TEST | vmdk.FLAG_COMPRESSED | vmdk.FLAG_MARKERS
+FLAGS_STREAM = vmdkformat.FLAG_NEWLINE_TEST | vmdkformat.FLAG_COMPRESSED | vmdkformat.FLAG_MARKERS
 COMPRESS_DEFLATE = 1
 MARKER_EOS, MARKER_GT, MARKER_GD, MARKER_FOOTER = 0, 1, 2, 3
 _MARKER = struct.Struct("<QI")  # lba (or sector count) and compressed size (0: metadata)
@@ -76,17 +76,17 @@ def convert_stream_optimized(
 
 def _stream_header(stream: _Stream) -> SparseHeader:
     header = SparseHeader.unpack(stream.read(SECTOR, what="the header"))
-    if not header.is_stream or not header.flags & vmdk.FLAG_MARKERS:
+    if not header.is_stream or not header.flags & vmdkformat.FLAG_MARKERS:
         raise DiskError(f"not a streamOptimized disk (version {header.version}, flags {header.flags:#x})")
-    if header.compress != COMPRESS_DEFLATE or header.grain_size != vmdk.GRAIN_SECTORS:
+    if header.compress != COMPRESS_DEFLATE or header.grain_size != vmdkformat.GRAIN_SECTORS:
         raise DiskError(f"unsupported streamOptimized disk (compression {header.compress}, "
                         f"grain {header.grain_size} sectors)")  # fmt: skip
     return header
 
 
 def _adapter(desc: Descriptor) -> str:
-    known = {a.value for a in vmdk.Adapter}
-    return desc.adapter if desc.adapter in known else vmdk.Adapter.LSILOGIC.value
+    known = {a.value for a in vmdkformat.Adapter}
+    return desc.adapter if desc.adapter in known else vmdkformat.Adapter.LSILOGIC.value
 
 
 def _copy_grains(
@@ -109,7 +109,7 @@ def _copy_grains(
         if table[grain] or data.count(0) != len(data):
             if not table[grain]:
                 table[grain], next_sector = next_sector, next_sector + target.grain_size
-            vmdk.write_at(dst, table[grain] * SECTOR, data.ljust(target.grain_size * SECTOR, b"\0"))
+            vmdkformat.write_at(dst, table[grain] * SECTOR, data.ljust(target.grain_size * SECTOR, b"\0"))
         if (percent := min(99, lba * 100 // target.capacity)) != shown:
             shown = percent
             progress(percent)
@@ -124,7 +124,7 @@ def _grain_index(lba: int, target: SparseHeader) -> int:
 
 def _inflate(data: bytes, lba: int) -> bytes:
     inflater = zlib.decompressobj()
-    grain_bytes = vmdk.GRAIN_SECTORS * SECTOR
+    grain_bytes = vmdkformat.GRAIN_SECTORS * SECTOR
     try:
         out = inflater.decompress(data, grain_bytes + 1)
     except zlib.error as exc:
@@ -145,7 +145,7 @@ def _write_tables(dst: BinaryIO, target: SparseHeader, table: array[int]) -> Non
         if any(entries):
             data = vmdk.le_u32(entries)
             for gd in directories:
-                vmdk.write_at(dst, gd[index] * SECTOR, data)
+                vmdkformat.write_at(dst, gd[index] * SECTOR, data)
 
 
 def write_stream_optimized(raw_src: BinaryIO, dst: BinaryIO, capacity: int) -> None:
@@ -156,7 +156,7 @@ def write_stream_optimized(raw_src: BinaryIO, dst: BinaryIO, capacity: int) -> N
     """
     sectors = vmdk.sectors_for(capacity)
     header = SparseHeader(capacity=sectors, rgd_offset=0, gd_offset=vmdk.GD_AT_END,
-                          overhead=vmdk.GRAIN_SECTORS, version=3, flags=FLAGS_STREAM,
+                          overhead=vmdkformat.GRAIN_SECTORS, version=3, flags=FLAGS_STREAM,
                           compress=COMPRESS_DEFLATE)  # fmt: skip
     text = vmdk.render_descriptor(sectors, "lsilogic", "disk.vmdk", 0xFFFFFFFE, "streamOptimized")
     body = header.pack() + text.encode("utf-8").ljust(header.descriptor_size * SECTOR, b"\0")

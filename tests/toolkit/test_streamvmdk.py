@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import vmdk
+from toolkit import vmdk, vmdkformat
 from toolkit.errors import DiskError
 from toolkit.runner import LocalRunner
 from toolkit.streamvmdk import convert_stream_optimized, write_stream_optimized
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 MiB = 1 << 20
-GRAIN = vmdk.GRAIN_SECTORS * vmdk.SECTOR
+GRAIN = vmdkformat.GRAIN_SECTORS * vmdkformat.SECTOR
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img not installed")
 
 
@@ -52,7 +52,7 @@ def raw_content(f: BinaryIO) -> bytes:
     capacity = vmdk.info(f).capacity_bytes
     out = bytearray(-(-capacity // GRAIN) * GRAIN)
     for grain, sector in vmdk.allocated_grains(f):
-        out[grain * GRAIN : (grain + 1) * GRAIN] = vmdk.read_at(f, sector * vmdk.SECTOR, GRAIN)
+        out[grain * GRAIN : (grain + 1) * GRAIN] = vmdkformat.read_at(f, sector * vmdkformat.SECTOR, GRAIN)
     return bytes(out[:capacity])
 
 
@@ -147,7 +147,7 @@ def with_grain_marker(lba: int, payload: bytes) -> bytes:
     """A 4-grain all-zero stream with one extra grain marker before the others."""
     data = bytearray(stream_of(bytes(4 * GRAIN)))
     marker = struct.pack("<QI", lba, len(payload)) + payload
-    at = vmdk.GRAIN_SECTORS * vmdk.SECTOR  # the first marker follows the 64 KiB prefix
+    at = vmdkformat.GRAIN_SECTORS * vmdkformat.SECTOR  # the first marker follows the 64 KiB prefix
     data[at:at] = marker.ljust(-(-len(marker) // 512) * 512, b"\0")
     return bytes(data)
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import vmdk
+from toolkit import vmdk, vmdkformat
 from toolkit.errors import DiskError, HostFileNotFound
 from toolkit.runner import LocalRunner
 from toolkit.streamvmdk import convert_stream_optimized, write_stream_optimized
@@ -19,7 +19,7 @@ from toolkit.streamvmdk import convert_stream_optimized, write_stream_optimized
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 MiB = 1 << 20
 GiB = 1 << 30
-GRAIN = vmdk.GRAIN_SECTORS * vmdk.SECTOR
+GRAIN = vmdkformat.GRAIN_SECTORS * vmdkformat.SECTOR
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img not installed")
 needs_qemu_io = pytest.mark.skipif(shutil.which("qemu-io") is None, reason="qemu-io not installed")
 
@@ -30,7 +30,7 @@ def raw_content(f: BinaryIO, limit: int | None = None) -> bytes:
     out = bytearray(-(-capacity // GRAIN) * GRAIN)
     for grain, sector in vmdk.allocated_grains(f):
         if grain * GRAIN < capacity:
-            out[grain * GRAIN : (grain + 1) * GRAIN] = vmdk.read_at(f, sector * vmdk.SECTOR, GRAIN)
+            out[grain * GRAIN : (grain + 1) * GRAIN] = vmdkformat.read_at(f, sector * vmdkformat.SECTOR, GRAIN)
     return bytes(out[:capacity])
 
 
@@ -72,7 +72,7 @@ def test_the_embedded_descriptor_says_what_vmware_writes() -> None:
 
 
 def test_small_scsi_disks_get_the_geometry_vmware_gave_its_own_1_mib_disk() -> None:
-    assert vmdk.geometry(2048, "lsilogic") == (1, 64, 32)  # fixtures/reference/image.vmdk
+    assert vmdkformat.geometry(2048, "lsilogic") == (1, 64, 32)  # fixtures/reference/image.vmdk
 
 
 @pytest.mark.parametrize("size", [0, -512, 64 * 1024 * GiB + 1])
@@ -127,7 +127,7 @@ def test_info_rejects_files_that_are_not_disks_with_vdiskmanagers_phrase(data: b
 def test_a_header_claiming_an_absurd_capacity_is_not_a_disk() -> None:
     disk = io.BytesIO()
     vmdk.create_sparse(disk, MiB)
-    vmdk.write_at(disk, 12, (1 << 60).to_bytes(8, "little"))  # the capacity field
+    vmdkformat.write_at(disk, 12, (1 << 60).to_bytes(8, "little"))  # the capacity field
     with pytest.raises(DiskError, match="not a virtual disk"):
         vmdk.info(disk)
 
