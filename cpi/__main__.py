@@ -1,0 +1,97 @@
+"""``bosh-vmrun-cpi CONFIG_PATH`` (or ``python -m cpi CONFIG_PATH``): one BOSH CPI call.
+
+Reads ALL of stdin, writes exactly ONE JSON object ``{"result", "error", "log"}``
+to stdout, logs to stderr, and exits 0 whatever happened: the bosh CLI treats
+a non-zero exit as a crash and ignores stdout. A missing or invalid config is a
+``Bosh::Clouds::CpiError`` response like any other. Imports stay lazy so that
+``info`` loads neither the vmrun driver nor pycdlib/yaml and starts no program.
+This is the only place that configures logging or reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from cpi.protocol import Response
+
+USAGE = "usage: bosh-vmrun-cpi CONFIG_PATH  (request JSON on stdin, response JSON on stdout)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    _configure_logging()
+    stdout = sys.stdout
+    sys.stdout = sys.stderr  # nothing but the response may ever reach the real stdout
+    try:
+        response = _respond(args, sys.stdin.buffer.read())
+    finally:
+        sys.stdout = stdout
+    _write(stdout, response)
+    return 0
+
+
+def _respond(args: list[str], raw: bytes) -> Response:
+    try:
+        from cpi.dispatch import dispatch
+
+        config = _load_config(_config_path(args))
+        return dispatch(raw, lambda request: _build(config, request))
+    except Exception as exc:  # noqa: BLE001 - the caller must always get JSON
+        from cpi.errors import translate
+
+        logging.getLogger("cpi").error("cannot serve the request", exc_info=True)
+        return Response(error=translate(exc))
+
+
+def _config_path(args: list[str]) -> str:
+    from cpi.errors import CpiError
+
+    # Accept the reference's job template spelling (-configPath X) as well.
+    if len(args) == 2 and args[0] in ("-configPath", "--config", "-config"):
+        args = args[1:]
+    if len(args) != 1 or not args[0]:
+        raise CpiError(f"Invalid command line {args!r}; {USAGE}")
+    return args[0]
+
+
+def _load_config(path: str):  # type: ignore[no-untyped-def]
+    from cpi.config import CpiConfig
+    from cpi.errors import CpiError
+
+    try:
+        with open(path, "rb") as handle:  # the CPI's own config, not a VMware host file
+            text = handle.read()
+    except OSError as exc:
+        raise CpiError(f"Cannot read CPI config '{path}': {exc.strerror or exc}") from None
+    return CpiConfig.from_json(text)
+
+
+def _build(config, request):  # type: ignore[no-untyped-def]
+    from cpi.factory import build_cloud
+
+    return build_cloud(config, request)
+
+
+def _configure_logging() -> None:
+    level = os.environ.get("BOSH_LOG_LEVEL", "debug").upper()
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, level, logging.DEBUG) if level != "NONE" else logging.CRITICAL + 1,
+        format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
+    )
+
+
+def _write(stdout: TextIO, response: Response) -> None:
+    try:
+        stdout.write(response.to_json() + "\n")
+        stdout.flush()
+    except OSError:  # the caller went away; nothing else can be done
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

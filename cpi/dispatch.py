@@ -1,0 +1,213 @@
+"""Request bytes in, one ``Response`` out: the explicit method table and argument binding.
+
+Each BOSH method has one adapter below that turns JSON arguments into typed
+values and shapes the result for the request's API version (v2: ``create_vm``
+answers ``[cid, networks]``, ``attach_disk`` the disk hint). Arity is checked
+with ``inspect.signature(...).bind`` so a wrong call names the argument. Errors:
+unknown method -> NotImplemented; malformed JSON or arguments -> CpiError;
+anything else -> ``cpi.errors.translate``. ``info`` never builds the cloud, so
+it starts no program and loads no driver. This module must not touch the host.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from cpi import arguments as arg
+from cpi.cloud import Cloud
+from cpi.errors import CpiError, CpiFailure, MethodNotImplemented, NotSupported, render, translate
+from cpi.ids import DiskCid, SnapshotCid, StemcellCid, VmCid
+from cpi.protocol import ApiVersion, Request, Response
+
+log = logging.getLogger(__name__)
+
+API_VERSION = 2
+STEMCELL_FORMATS = ("vsphere-ovf", "vsphere-ova", "general-ovf")
+# Loggers whose INFO records also go into the response ``log`` (bosh task --cpi).
+_LOG_SOURCES = ("cpi", "toolkit")
+Handler = Callable[..., Any]
+
+
+def info() -> dict[str, Any]:
+    return {"api_version": API_VERSION, "stemcell_formats": list(STEMCELL_FORMATS)}
+
+
+def dispatch(raw: bytes | str, build: Callable[[Request], Cloud]) -> Response:
+    """Answer one request; never raises for anything the request or the host did."""
+    with _captured() as lines:
+        result, error = _answer(raw, build)
+    return Response(result=result, error=error, log="".join(lines))
+
+
+def _answer(raw: bytes | str, build: Callable[[Request], Cloud]) -> tuple[Any, CpiFailure | None]:
+    request: Request | None = None
+    try:
+        request = Request.parse(raw)
+        log.info("%s request_id=%s api_version=%d", request.method, request.request_id, request.api_version)
+        return _call(_handler(request, build), request), None
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a BOSH error
+        error = translate(exc)
+        method = request.method if request else "request"
+        log.error("%s failed: %s (%s)", method, render(exc), error.bosh_type, exc_info=_with_trace(exc))
+        return None, error
+
+
+def _handler(request: Request, build: Callable[[Request], Cloud]) -> Handler:
+    if request.method == "info":
+        return info
+    if request.method in _UNSUPPORTED:
+        raise NotSupported(f"Method '{request.method}' is not supported by this CPI")
+    if request.method not in _METHODS:
+        raise MethodNotImplemented(f"Must call implemented method: Unknown method '{request.method}'")
+    return methods(build(request), request.api_version)[request.method]
+
+
+def _call(handler: Handler, request: Request) -> Any:
+    try:
+        bound = inspect.signature(handler).bind(*request.arguments)
+    except TypeError as exc:
+        raise CpiError(f"Wrong arguments for '{request.method}': {exc}") from None
+    return handler(*bound.args, **bound.kwargs)
+
+
+def _with_trace(exc: BaseException) -> bool:
+    # Bad requests explain themselves; a traceback helps only for real failures.
+    return not isinstance(exc, (CpiError, MethodNotImplemented, NotSupported))
+
+
+_UNSUPPORTED = frozenset({"update_disk", "configure_networks"})
+
+
+class _Adapters:
+    """One adapter per BOSH method: JSON arguments -> typed call -> JSON result."""
+
+    def __init__(self, cloud: Cloud, api: ApiVersion) -> None:
+        self.cloud = cloud
+        self.api = api
+
+    def create_stemcell(self, image_path: object, cloud_properties: object, env: object = None) -> str:
+        path = arg.text(image_path, "image_path")
+        cid = self.cloud.stemcells.create(path, arg.mapping(cloud_properties, "cloud_properties"))
+        return str(cid)
+
+    def delete_stemcell(self, stemcell_cid: object) -> None:
+        self.cloud.stemcells.delete(arg.cid(StemcellCid, stemcell_cid, "stemcell_cid"))
+
+    def create_vm(
+        self, agent_id: object, stemcell_cid: object, cloud_properties: object,
+        networks: object, disk_cids: object = None, environment: object = None,
+    ) -> Any:
+        created = self.cloud.vms.create(
+            agent_id=arg.text(agent_id, "agent_id"),
+            stemcell=arg.cid(StemcellCid, stemcell_cid, "stemcell_cid"),
+            cloud_properties=arg.mapping(cloud_properties, "cloud_properties"),
+            networks=arg.mapping(networks, "networks"),
+            disk_cids=arg.cid_list(DiskCid, disk_cids, "disk_cids"),
+            env=arg.mapping(environment, "environment"),
+        )
+        return [str(created.cid), created.networks] if self.api is ApiVersion.V2 else str(created.cid)
+
+    def delete_vm(self, vm_cid: object) -> None:
+        self.cloud.vms.delete(arg.cid(VmCid, vm_cid, "vm_cid"))
+
+    def has_vm(self, vm_cid: object) -> bool:
+        return self.cloud.vms.exists(arg.cid(VmCid, vm_cid, "vm_cid"))
+
+    def reboot_vm(self, vm_cid: object) -> None:
+        self.cloud.vms.reboot(arg.cid(VmCid, vm_cid, "vm_cid"))
+
+    def set_vm_metadata(self, vm_cid: object, metadata: object) -> None:
+        self.cloud.vms.set_metadata(arg.cid(VmCid, vm_cid, "vm_cid"), arg.mapping(metadata, "metadata"))
+
+    def calculate_vm_cloud_properties(self, vm_resources: object) -> dict[str, int]:
+        from cpi.vm_properties import calculate
+
+        return calculate(arg.mapping(vm_resources, "vm_resources", allow_null=False))
+
+    def create_disk(self, size: object, cloud_properties: object, vm_cid: object = None) -> str:
+        cid = self.cloud.disks.create(
+            arg.integer(size, "size", minimum=1),
+            arg.mapping(cloud_properties, "cloud_properties"),
+            arg.optional_cid(VmCid, vm_cid, "vm_cid"),
+        )
+        return str(cid)
+
+    def delete_disk(self, disk_cid: object) -> None:
+        self.cloud.disks.delete(arg.cid(DiskCid, disk_cid, "disk_cid"))
+
+    def has_disk(self, disk_cid: object) -> bool:
+        return self.cloud.disks.exists(arg.cid(DiskCid, disk_cid, "disk_cid"))
+
+    def set_disk_metadata(self, disk_cid: object, metadata: object) -> None:
+        self.cloud.disks.set_metadata(arg.cid(DiskCid, disk_cid, "disk_cid"), arg.mapping(metadata, "metadata"))
+
+    def resize_disk(self, disk_cid: object, new_size: object) -> None:
+        self.cloud.disks.resize(arg.cid(DiskCid, disk_cid, "disk_cid"), arg.integer(new_size, "new_size", minimum=1))
+
+    def snapshot_disk(self, disk_cid: object, metadata: object = None) -> str:
+        cid = self.cloud.disks.snapshot(arg.cid(DiskCid, disk_cid, "disk_cid"), arg.mapping(metadata, "metadata"))
+        return str(cid)
+
+    def delete_snapshot(self, snapshot_cid: object) -> None:
+        self.cloud.disks.delete_snapshot(arg.cid(SnapshotCid, snapshot_cid, "snapshot_cid"))
+
+    def attach_disk(self, vm_cid: object, disk_cid: object) -> str | None:
+        vm, disk = arg.cid(VmCid, vm_cid, "vm_cid"), arg.cid(DiskCid, disk_cid, "disk_cid")
+        hint = self.cloud.attachments.attach(vm, disk)
+        return hint if self.api is ApiVersion.V2 else None
+
+    def detach_disk(self, vm_cid: object, disk_cid: object) -> None:
+        self.cloud.attachments.detach(arg.cid(VmCid, vm_cid, "vm_cid"), arg.cid(DiskCid, disk_cid, "disk_cid"))
+
+    def get_disks(self, vm_cid: object) -> list[str]:
+        return [str(d) for d in self.cloud.attachments.disks_of(arg.cid(VmCid, vm_cid, "vm_cid"))]
+
+
+_METHODS = (
+    "create_stemcell", "delete_stemcell",
+    "create_vm", "delete_vm", "has_vm", "reboot_vm", "set_vm_metadata", "calculate_vm_cloud_properties",
+    "create_disk", "delete_disk", "has_disk", "set_disk_metadata", "resize_disk",
+    "snapshot_disk", "delete_snapshot", "attach_disk", "detach_disk", "get_disks",
+)
+
+
+def methods(cloud: Cloud, api: ApiVersion) -> Mapping[str, Handler]:
+    """The method table (``info`` is answered before any cloud is built)."""
+    adapters = _Adapters(cloud, api)
+    return {name: getattr(adapters, name) for name in _METHODS}
+
+
+class _LogLines(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(logging.INFO)
+        self.lines = lines
+        # Requests served in parallel threads (tests) keep their own lines.
+        self.addFilter(lambda record, me=threading.get_ident(): record.thread == me)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record) + "\n")
+
+
+@contextmanager
+def _captured() -> Iterator[list[str]]:
+    """Collect INFO+ records of the CPI and toolkit for the response ``log``."""
+    lines: list[str] = []
+    handler = _LogLines(lines)
+    loggers = [logging.getLogger(name) for name in _LOG_SOURCES]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
