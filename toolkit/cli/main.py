@@ -1,0 +1,95 @@
+"""The ``vmtk`` command: global options, logging, and the one error edge.
+
+Responsible for building the ``App`` context object from the global options,
+configuring logging on stderr, and converting every ``ToolkitError`` into one
+``Error: ...`` line with exit code 1 (in ``VmtkGroup.invoke``, nowhere else).
+The noun groups live in their own modules; this one must not grow commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from toolkit import __version__
+from toolkit.cli.app import App, Settings
+from toolkit.cli.failures import to_click
+from toolkit.errors import ToolkitError
+from toolkit.vmrun import HostType
+
+LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
+_HANDLER_NAME = "vmtk-stderr"
+
+
+class VmtkGroup(click.Group):
+    """The root group: the single place toolkit errors become ``Error: ...``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ToolkitError as exc:
+            app = ctx.find_object(App)
+            raise to_click(exc, verbosity=app.settings.verbosity if app else 0) from exc
+
+
+@click.group(cls=VmtkGroup, context_settings={"auto_envvar_prefix": "VMTK", "help_option_names": ["-h", "--help"]})
+@click.option("--vmrun", "vmrun", metavar="PATH", help="vmrun to use (default: on PATH, else the standard install path).")
+@click.option("-T", "host_type", type=click.Choice([t.value for t in HostType]), help="VMware product (default: detect Player).")
+@click.option("--guest-user", metavar="USER", help="Guest account for guest operations.")
+@click.option("--guest-password-env", metavar="VAR", help="Variable holding the guest password (default VMTK_GUEST_PASSWORD, else a prompt).")
+@click.option("-v", "--verbose", "verbosity", count=True, help="More logging on stderr (-v info, -vv debug and tracebacks).")
+@click.version_option(__version__, prog_name="vmtk")
+@click.pass_context
+def cli(ctx: click.Context, vmrun: str | None, host_type: str | None, guest_user: str | None,
+        guest_password_env: str | None, verbosity: int) -> None:
+    """vmtk: drive VMware Workstation, Fusion and Player VMs and their guests.
+
+    Guest passwords are read from an environment variable or a prompt, never
+    from the command line. Every option can also be set as VMTK_<OPTION>
+    (e.g. VMTK_VMRUN, VMTK_GUEST_USER). Listing commands take --json.
+
+    No VMware? Try the simulator: 'vmtk sim up', then '--vmrun vmrun-sim'.
+
+    Shell completion (bash; use zsh_source/fish_source for zsh/fish):
+
+        eval "$(_VMTK_COMPLETE=bash_source vmtk)"
+    """
+    app = ctx.ensure_object(App)
+    app.settings.merge(
+        vmrun=vmrun,
+        host_type=HostType(host_type) if host_type else None,
+        guest_user=guest_user,
+        guest_password_env=guest_password_env,
+        verbosity=verbosity or None,
+    )
+    configure_logging(app.settings)
+
+
+def configure_logging(settings: Settings) -> None:
+    """Diagnostics on stderr at WARNING, INFO (-v) or DEBUG (-vv)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(LEVELS[min(settings.verbosity, len(LEVELS) - 1)])
+
+
+def _register() -> None:
+    from toolkit.cli import bootstrap, demo, disk, guest, iso, sim, stemcell, store, vm, vmx
+
+    for command in (vm.group, guest.group, vmx.group, iso.group, disk.group, stemcell.group,
+                    bootstrap.command, sim.group, store.group, demo.command):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="vmtk")

@@ -1,0 +1,5 @@
+"""placeholder"""
+import click
+@click.group("stemcell")
+def group() -> None:
+    """Import stemcells."""

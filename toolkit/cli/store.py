@@ -1,0 +1,5 @@
+"""placeholder"""
+import click
+@click.group("store")
+def group() -> None:
+    """The CPI store."""
