@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -85,7 +84,9 @@ def _real() -> Backend:
             marks=[
                 pytest.mark.real_vmrun,
                 pytest.mark.real_process,
-                pytest.mark.skipif(not (REAL_VMRUN and REAL_VMX), reason="VMTK_REAL_VMRUN/VMTK_REAL_VMX not set"),
+                pytest.mark.skipif(
+                    not (REAL_VMRUN and REAL_VMX), reason="VMTK_REAL_VMRUN/VMTK_REAL_VMX not set"
+                ),
             ],
         ),
     ]
@@ -133,8 +134,12 @@ def test_guest_copy_in_run_and_copy_out(backend: Backend, tmp_path: Path) -> Non
     backend.wait_for_tools()
     source = tmp_path / "payload.txt"
     source.write_text("contract\n")
-    assert backend.guest("CopyFileFromHostToGuest", backend.vmx, str(source), "/tmp/payload.txt").exit_code == 0
-    copied = backend.guest("runProgramInGuest", backend.vmx, "/bin/sh", "-c", "cp /tmp/payload.txt /tmp/echo.txt")
+    assert (
+        backend.guest("CopyFileFromHostToGuest", backend.vmx, str(source), "/tmp/payload.txt").exit_code == 0
+    )
+    copied = backend.guest(
+        "runProgramInGuest", backend.vmx, "/bin/sh", "-c", "cp /tmp/payload.txt /tmp/echo.txt"
+    )
     assert copied.exit_code == 0
     failed = backend.guest("runProgramInGuest", backend.vmx, "/bin/sh", "-c", "exit 3")
     assert failed.exit_code != 0

@@ -50,7 +50,10 @@ def test_start_list_stop_through_the_console_script(home: SimHost, tmp_path: Pat
     assert vmrun("checkToolsState", vmx).stdout == "running\n"
     assert vmrun("stop", vmx, "soft").exit_code == 0
     missing = vmrun("stop", vmx, "hard")
-    assert (missing.exit_code, missing.stdout) == (255, f"Error: The virtual machine is not powered on: {vmx}\n")
+    assert (missing.exit_code, missing.stdout) == (
+        255,
+        f"Error: The virtual machine is not powered on: {vmx}\n",
+    )
     assert [c["argv"][2] for c in home.calls()] == ["start", "list", "checkToolsState", "stop", "stop"]
 
 

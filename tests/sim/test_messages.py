@@ -43,7 +43,9 @@ CAPTURED = {
     "snapshot-missing.txt": msg.SNAPSHOT_MISSING,
     "tools-not-running.txt": msg.TOOLS_NOT_RUNNING.format(vmx=WEB),
     "list-running.txt": "\n".join([msg.LIST_HEADER.format(count=1), WEB]),
-    "listsnapshots-tree.txt": "\n".join([msg.SNAPSHOTS_HEADER.format(count=3), "s1", "\ts2 with space", "\t\ts3"]),
+    "listsnapshots-tree.txt": "\n".join(
+        [msg.SNAPSHOTS_HEADER.format(count=3), "s1", "\ts2 with space", "\t\ts3"]
+    ),
     "processes-windows.txt": "\n".join(
         [
             msg.PROCESS_HEADER.format(count=3),

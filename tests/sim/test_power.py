@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from toolkit.vmx import Vmx
 
 from tests.sim.conftest import BOOT_DELAY, GUEST, Vmrun
 from toolkit.clock import FakeClock
 from toolkit.errors import CommandTimeout
 from toolkit.sim import Power, SimHost
-from toolkit.vmx import Vmx
 
 
 def read(vmx: str) -> Vmx:
@@ -58,7 +58,9 @@ def test_an_unparsable_vmx_cannot_be_read(vmrun: Vmrun, vmx: str, damage: str) -
     with open(vmx, "a", encoding="utf-8") as handle:
         handle.write(damage)
     answer = vmrun("start", vmx)
-    assert answer.stdout == f"Error: Cannot open VM: {vmx}, Cannot read the virtual machine configuration file\n"
+    assert (
+        answer.stdout == f"Error: Cannot open VM: {vmx}, Cannot read the virtual machine configuration file\n"
+    )
     assert vmrun("list").stdout == "Total running VMs: 0\n"
 
 
@@ -101,7 +103,10 @@ def test_soft_stop_without_tools_can_be_configured_to_fail(vmrun: Vmrun, vmx: st
 
 def test_stopping_a_vm_that_is_off_is_refused_with_its_path(vmrun: Vmrun, vmx: str) -> None:
     answer = vmrun("stop", vmx, "hard")
-    assert (answer.exit_code, answer.stdout) == (255, f"Error: The virtual machine is not powered on: {vmx}\n")
+    assert (answer.exit_code, answer.stdout) == (
+        255,
+        f"Error: The virtual machine is not powered on: {vmx}\n",
+    )
 
 
 def test_edits_to_the_vmx_while_running_are_lost_at_power_off(vmrun: Vmrun, booted: str) -> None:
@@ -135,7 +140,9 @@ def test_a_missing_disk_cancels_the_power_on_and_says_why_in_vmware_log(vmrun: V
     assert "Msg_Post: Error" in log and "web-disk1.vmdk" in log
 
 
-@pytest.mark.parametrize(("mac", "ok"), [("00:50:56:3f:00:01", True), ("00:50:56:40:00:01", False), ("00:11:22:33:44:55", False)])
+@pytest.mark.parametrize(
+    ("mac", "ok"), [("00:50:56:3f:00:01", True), ("00:50:56:40:00:01", False), ("00:11:22:33:44:55", False)]
+)
 def test_static_macs_must_be_in_vmwares_manual_range(vmrun: Vmrun, vmx: str, mac: str, ok: bool) -> None:
     edit(vmx, "ethernet0.addressType", "static")
     edit(vmx, "ethernet0.address", mac)

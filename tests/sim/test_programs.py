@@ -23,13 +23,18 @@ def run(vmrun: Vmrun, vmx: str, *argv: str, timeout: float = 60.0) -> tuple[int,
     return answer.exit_code, answer.stdout
 
 
-def test_a_program_runs_in_the_guest_and_its_effects_stay_there(vmrun: Vmrun, booted: str, host: SimHost) -> None:
+def test_a_program_runs_in_the_guest_and_its_effects_stay_there(
+    vmrun: Vmrun, booted: str, host: SimHost
+) -> None:
     assert run(vmrun, booted, "/bin/sh", "-c", "echo hello > /root/out.txt") == (0, "")
     assert (host.vm(booted).guest_root / "root" / "out.txt").read_text() == "hello\n"
 
 
 def test_a_non_zero_exit_is_reported_the_way_vmrun_does(vmrun: Vmrun, booted: str) -> None:
-    assert run(vmrun, booted, "/bin/sh", "-c", "exit 3") == (1, "Guest program exited with non-zero exit code: 3\n")
+    assert run(vmrun, booted, "/bin/sh", "-c", "exit 3") == (
+        1,
+        "Guest program exited with non-zero exit code: 3\n",
+    )
 
 
 def test_a_missing_program_is_a_missing_file(vmrun: Vmrun, booted: str) -> None:

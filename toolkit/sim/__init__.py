@@ -9,7 +9,14 @@ files directly: it *is* the VMware host.
 
 from __future__ import annotations
 
-from toolkit.sim.host import AgentStatus, AgentView, ProcessView, SimHost, SimRunner, VmView
+from toolkit.sim.host import (
+    AgentStatus,
+    AgentView,
+    ProcessView,
+    SimHost,
+    SimRunner,
+    VmView,
+)
 from toolkit.sim.knobs import Platform, Product, SoftStop
 from toolkit.sim.state import Power
 

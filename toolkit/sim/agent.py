@@ -8,7 +8,6 @@ it reads the ISO and the .vmx and changes nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from toolkit.devices import cdroms

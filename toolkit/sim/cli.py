@@ -47,7 +47,7 @@ def ovftool_main() -> None:
         sys.stderr.write(f"ovftool-sim: {exc}\n")
         sys.exit(EXIT_SIM_BROKEN)
     printed = "".join(shown)
-    _emit(sys.stdout.buffer, out[len(printed):] if out.startswith(printed) else "")
+    _emit(sys.stdout.buffer, out[len(printed) :] if out.startswith(printed) else "")
     _emit(sys.stderr.buffer, err)
     sys.exit(code)
 

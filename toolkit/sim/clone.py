@@ -20,7 +20,12 @@ from toolkit.sim.context import Call, Reply, disk_path, open_vm, read_vmx
 from toolkit.sim.guestops import need
 from toolkit.sim.snapshots import Snap
 from toolkit.sim.state import HostState, Power, VmRecord, vm_key
-from toolkit.sim.vmfiles import new_generated_mac, new_uuid, present_nics, write_vmx_file
+from toolkit.sim.vmfiles import (
+    new_generated_mac,
+    new_uuid,
+    present_nics,
+    write_vmx_file,
+)
 from toolkit.vmx import Vmx
 
 AUTO_SNAPSHOT = ("Clone", "Created by clone operation.")

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 
 from toolkit.errors import DiskError
-from toolkit.vmdk import Descriptor, create_sparse, info, read_descriptor, read_header
+from toolkit.vmdk import create_sparse, info, read_descriptor, read_header
+from toolkit.vmdkformat import Descriptor
 
 _EXTENT_FILE = re.compile(r'^\s*(?:RW|RDONLY|NOACCESS)\s+\d+\s+\S+\s+"([^"]+)"', re.IGNORECASE)
 _DELTA_SUFFIX = re.compile(r"-\d{6}$")
@@ -41,12 +42,12 @@ def create_child(parent: str, child: str) -> None:
         create_sparse(handle, parent_info.capacity_bytes, name=extent)
     sectors = parent_info.capacity_bytes // 512
     Path(child).write_text(
-        "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\n"
-        f"CID={secrets.token_hex(4)}\nparentCID={parent_cid}\nisNativeSnapshot=\"no\"\n"
-        f"createType=\"twoGbMaxExtentSparse\"\nparentFileNameHint=\"{os.path.abspath(parent)}\"\n\n"
-        f"# Extent description\nRW {sectors} SPARSE \"{extent}\"\n\n"
-        f"# The Disk Data Base\n#DDB\n\nddb.adapterType = \"{parent_info.adapter_type or 'lsilogic'}\"\n"
-        f"ddb.longContentID = \"{secrets.token_hex(16)}\"\n",
+        '# Disk DescriptorFile\nversion=1\nencoding="UTF-8"\n'
+        f'CID={secrets.token_hex(4)}\nparentCID={parent_cid}\nisNativeSnapshot="no"\n'
+        f'createType="twoGbMaxExtentSparse"\nparentFileNameHint="{os.path.abspath(parent)}"\n\n'
+        f'# Extent description\nRW {sectors} SPARSE "{extent}"\n\n'
+        f'# The Disk Data Base\n#DDB\n\nddb.adapterType = "{parent_info.adapter_type or "lsilogic"}"\n'
+        f'ddb.longContentID = "{secrets.token_hex(16)}"\n',
         encoding="utf-8",
     )
 

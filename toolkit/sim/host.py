@@ -188,7 +188,9 @@ class SimRunner:
     def open_read(self, path: str) -> contextlib.AbstractContextManager[BinaryIO]:
         return self._local.open_read(path)
 
-    def open_write(self, path: str, *, mode: int | None = None) -> contextlib.AbstractContextManager[BinaryIO]:
+    def open_write(
+        self, path: str, *, mode: int | None = None
+    ) -> contextlib.AbstractContextManager[BinaryIO]:
         return self._local.open_write(path, mode=mode)
 
     def exists(self, path: str) -> bool:
@@ -223,4 +225,3 @@ class SimRunner:
 
     def lock(self, path: str, *, timeout: float) -> contextlib.AbstractContextManager[None]:
         return self._local.lock(path, timeout=timeout)
-

@@ -8,8 +8,9 @@ faults and the guest account. Reading them never changes state; a bad
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from toolkit.errors import ConfigError
 
@@ -116,7 +117,7 @@ def _non_negative(value: object) -> float:
     return number
 
 
-_CONVERTERS = {
+_CONVERTERS: dict[str, Callable[[Any], object]] = {
     "product": Product,
     "platform": Platform,
     "boot_delay": _non_negative,

@@ -206,9 +206,7 @@ NO_IP = "Error: Unable to get the IP address"
 SNAPSHOT_EXISTS = "Error: A snapshot with the name already exists"
 SNAPSHOT_MISSING = "Error: The snapshot does not exist"
 SNAPSHOT_INVALID = "Error: Invalid snapshot name '{name}'\n"  # real vmrun adds an empty line
-STATE_UNCHANGED = (
-    "Error: The state of the virtual machine has not changed since the last snapshot operation"
-)
+STATE_UNCHANGED = "Error: The state of the virtual machine has not changed since the last snapshot operation"
 # Not a vmrun message: this simulator refuses to run guest programs unconfined.
 NO_SANDBOX = "Error: vmrun-sim cannot run guest programs on this host: {reason}"
 

@@ -43,7 +43,9 @@ def run_ovftool_sim(
     on_output: Callable[[str], None] | None = None,
 ) -> tuple[int, str, str]:
     """``(exit_code, stdout, stderr)`` of ``ovftool argv`` on the simulated host."""
-    from toolkit.sim.ovftool_model import run_ovftool  # written alongside, imported on use
+    from toolkit.sim.ovftool_model import (
+        run_ovftool,  # written alongside, imported on use
+    )
 
     started = clock.monotonic()
     knobs = home.knobs()

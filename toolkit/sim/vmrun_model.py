@@ -141,7 +141,9 @@ def render(text: str, platform: Platform) -> str:
     return out.replace("\n", "\r\n") if platform is Platform.WINDOWS else out
 
 
-def call_entry(tool: str, argv: Sequence[str], code: int | None, duration: float, clock: Clock) -> dict[str, object]:
+def call_entry(
+    tool: str, argv: Sequence[str], code: int | None, duration: float, clock: Clock
+) -> dict[str, object]:
     """One line of ``calls.jsonl`` (secrets masked; ``exit_code`` null when the caller timed out)."""
     return {
         "tool": tool,
@@ -150,4 +152,3 @@ def call_entry(tool: str, argv: Sequence[str], code: int | None, duration: float
         "duration": round(duration, 6),
         "time": clock.time(),
     }
-
