@@ -49,7 +49,7 @@ def _answer(raw: bytes | str, build: Callable[[Request], Cloud]) -> tuple[Any, C
     try:
         request = Request.parse(raw)
         log.info("%s request_id=%s api_version=%d", request.method, request.request_id, request.api_version)
-        return _call(_handler(request, build), request), None
+        return _call(request, build), None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a BOSH error
         error = translate(exc)
         method = request.method if request else "request"
@@ -57,22 +57,25 @@ def _answer(raw: bytes | str, build: Callable[[Request], Cloud]) -> tuple[Any, C
         return None, error
 
 
-def _handler(request: Request, build: Callable[[Request], Cloud]) -> Handler:
+def _call(request: Request, build: Callable[[Request], Cloud]) -> Any:
+    """Check the method and its arguments BEFORE building anything, then run it."""
     if request.method == "info":
-        return info
+        return info(*_bind(info, request.arguments, request.method).args)
     if request.method in _UNSUPPORTED:
         raise NotSupported(f"Method '{request.method}' is not supported by this CPI")
-    if request.method not in _METHODS:
+    function = METHODS.get(request.method)
+    if function is None:
         raise MethodNotImplemented(f"Must call implemented method: Unknown method '{request.method}'")
-    return methods(build(request), request.api_version)[request.method]
+    bound = _bind(function, (None, *request.arguments), request.method)
+    adapters = _Adapters(lambda: build(request), request.api_version)
+    return function(adapters, *bound.args[1:])
 
 
-def _call(handler: Handler, request: Request) -> Any:
+def _bind(function: Handler, arguments: tuple[Any, ...], method: str) -> inspect.BoundArguments:
     try:
-        bound = inspect.signature(handler).bind(*request.arguments)
+        return inspect.signature(function).bind(*arguments)
     except TypeError as exc:
-        raise CpiError(f"Wrong arguments for '{request.method}': {exc}") from None
-    return handler(*bound.args, **bound.kwargs)
+        raise CpiError(f"Wrong arguments for '{method}': {exc}") from None
 
 
 def _with_trace(exc: BaseException) -> bool:
@@ -84,25 +87,36 @@ _UNSUPPORTED = frozenset({"update_disk", "configure_networks"})
 
 
 class _Adapters:
-    """One adapter per BOSH method: JSON arguments -> typed call -> JSON result."""
+    """One adapter per BOSH method: JSON arguments -> typed call -> JSON result.
 
-    def __init__(self, cloud: Cloud, api: ApiVersion) -> None:
-        self.cloud = cloud
+    Arguments are parsed (CIDs validated) BEFORE the cloud is built, so a bad
+    request never reaches the host.
+    """
+
+    def __init__(self, build: Callable[[], Cloud], api: ApiVersion) -> None:
+        self._build = build
+        self._cloud: Cloud | None = None
         self.api = api
 
+    @property
+    def cloud(self) -> Cloud:
+        if self._cloud is None:
+            self._cloud = self._build()
+        return self._cloud
+
     def create_stemcell(self, image_path: object, cloud_properties: object, env: object = None) -> str:
-        path = arg.text(image_path, "image_path")
-        cid = self.cloud.stemcells.create(path, arg.mapping(cloud_properties, "cloud_properties"))
-        return str(cid)
+        path, props = arg.text(image_path, "image_path"), arg.mapping(cloud_properties, "cloud_properties")
+        return str(self.cloud.stemcells.create(path, props))
 
     def delete_stemcell(self, stemcell_cid: object) -> None:
-        self.cloud.stemcells.delete(arg.cid(StemcellCid, stemcell_cid, "stemcell_cid"))
+        cid = arg.cid(StemcellCid, stemcell_cid, "stemcell_cid")
+        self.cloud.stemcells.delete(cid)
 
     def create_vm(
         self, agent_id: object, stemcell_cid: object, cloud_properties: object,
         networks: object, disk_cids: object = None, environment: object = None,
     ) -> Any:
-        created = self.cloud.vms.create(
+        request = dict(
             agent_id=arg.text(agent_id, "agent_id"),
             stemcell=arg.cid(StemcellCid, stemcell_cid, "stemcell_cid"),
             cloud_properties=arg.mapping(cloud_properties, "cloud_properties"),
@@ -110,19 +124,24 @@ class _Adapters:
             disk_cids=arg.cid_list(DiskCid, disk_cids, "disk_cids"),
             env=arg.mapping(environment, "environment"),
         )
+        created = self.cloud.vms.create(**request)
         return [str(created.cid), created.networks] if self.api is ApiVersion.V2 else str(created.cid)
 
     def delete_vm(self, vm_cid: object) -> None:
-        self.cloud.vms.delete(arg.cid(VmCid, vm_cid, "vm_cid"))
+        cid = arg.cid(VmCid, vm_cid, "vm_cid")
+        self.cloud.vms.delete(cid)
 
     def has_vm(self, vm_cid: object) -> bool:
-        return self.cloud.vms.exists(arg.cid(VmCid, vm_cid, "vm_cid"))
+        cid = arg.cid(VmCid, vm_cid, "vm_cid")
+        return self.cloud.vms.exists(cid)
 
     def reboot_vm(self, vm_cid: object) -> None:
-        self.cloud.vms.reboot(arg.cid(VmCid, vm_cid, "vm_cid"))
+        cid = arg.cid(VmCid, vm_cid, "vm_cid")
+        self.cloud.vms.reboot(cid)
 
     def set_vm_metadata(self, vm_cid: object, metadata: object) -> None:
-        self.cloud.vms.set_metadata(arg.cid(VmCid, vm_cid, "vm_cid"), arg.mapping(metadata, "metadata"))
+        cid, values = arg.cid(VmCid, vm_cid, "vm_cid"), arg.mapping(metadata, "metadata")
+        self.cloud.vms.set_metadata(cid, values)
 
     def calculate_vm_cloud_properties(self, vm_resources: object) -> dict[str, int]:
         from cpi.vm_properties import calculate
@@ -130,31 +149,34 @@ class _Adapters:
         return calculate(arg.mapping(vm_resources, "vm_resources", allow_null=False))
 
     def create_disk(self, size: object, cloud_properties: object, vm_cid: object = None) -> str:
-        cid = self.cloud.disks.create(
-            arg.integer(size, "size", minimum=1),
-            arg.mapping(cloud_properties, "cloud_properties"),
-            arg.optional_cid(VmCid, vm_cid, "vm_cid"),
-        )
-        return str(cid)
+        size_mb = arg.integer(size, "size", minimum=1)
+        props = arg.mapping(cloud_properties, "cloud_properties")
+        vm = arg.optional_cid(VmCid, vm_cid, "vm_cid")
+        return str(self.cloud.disks.create(size_mb, props, vm))
 
     def delete_disk(self, disk_cid: object) -> None:
-        self.cloud.disks.delete(arg.cid(DiskCid, disk_cid, "disk_cid"))
+        cid = arg.cid(DiskCid, disk_cid, "disk_cid")
+        self.cloud.disks.delete(cid)
 
     def has_disk(self, disk_cid: object) -> bool:
-        return self.cloud.disks.exists(arg.cid(DiskCid, disk_cid, "disk_cid"))
+        cid = arg.cid(DiskCid, disk_cid, "disk_cid")
+        return self.cloud.disks.exists(cid)
 
     def set_disk_metadata(self, disk_cid: object, metadata: object) -> None:
-        self.cloud.disks.set_metadata(arg.cid(DiskCid, disk_cid, "disk_cid"), arg.mapping(metadata, "metadata"))
+        cid, values = arg.cid(DiskCid, disk_cid, "disk_cid"), arg.mapping(metadata, "metadata")
+        self.cloud.disks.set_metadata(cid, values)
 
     def resize_disk(self, disk_cid: object, new_size: object) -> None:
-        self.cloud.disks.resize(arg.cid(DiskCid, disk_cid, "disk_cid"), arg.integer(new_size, "new_size", minimum=1))
+        cid, size_mb = arg.cid(DiskCid, disk_cid, "disk_cid"), arg.integer(new_size, "new_size", minimum=1)
+        self.cloud.disks.resize(cid, size_mb)
 
     def snapshot_disk(self, disk_cid: object, metadata: object = None) -> str:
-        cid = self.cloud.disks.snapshot(arg.cid(DiskCid, disk_cid, "disk_cid"), arg.mapping(metadata, "metadata"))
-        return str(cid)
+        cid, values = arg.cid(DiskCid, disk_cid, "disk_cid"), arg.mapping(metadata, "metadata")
+        return str(self.cloud.disks.snapshot(cid, values))
 
     def delete_snapshot(self, snapshot_cid: object) -> None:
-        self.cloud.disks.delete_snapshot(arg.cid(SnapshotCid, snapshot_cid, "snapshot_cid"))
+        cid = arg.cid(SnapshotCid, snapshot_cid, "snapshot_cid")
+        self.cloud.disks.delete_snapshot(cid)
 
     def attach_disk(self, vm_cid: object, disk_cid: object) -> str | None:
         vm, disk = arg.cid(VmCid, vm_cid, "vm_cid"), arg.cid(DiskCid, disk_cid, "disk_cid")
@@ -162,24 +184,35 @@ class _Adapters:
         return hint if self.api is ApiVersion.V2 else None
 
     def detach_disk(self, vm_cid: object, disk_cid: object) -> None:
-        self.cloud.attachments.detach(arg.cid(VmCid, vm_cid, "vm_cid"), arg.cid(DiskCid, disk_cid, "disk_cid"))
+        vm, disk = arg.cid(VmCid, vm_cid, "vm_cid"), arg.cid(DiskCid, disk_cid, "disk_cid")
+        self.cloud.attachments.detach(vm, disk)
 
     def get_disks(self, vm_cid: object) -> list[str]:
-        return [str(d) for d in self.cloud.attachments.disks_of(arg.cid(VmCid, vm_cid, "vm_cid"))]
+        cid = arg.cid(VmCid, vm_cid, "vm_cid")
+        return [str(d) for d in self.cloud.attachments.disks_of(cid)]
 
 
-_METHODS = (
-    "create_stemcell", "delete_stemcell",
-    "create_vm", "delete_vm", "has_vm", "reboot_vm", "set_vm_metadata", "calculate_vm_cloud_properties",
-    "create_disk", "delete_disk", "has_disk", "set_disk_metadata", "resize_disk",
-    "snapshot_disk", "delete_snapshot", "attach_disk", "detach_disk", "get_disks",
-)
-
-
-def methods(cloud: Cloud, api: ApiVersion) -> Mapping[str, Handler]:
-    """The method table (``info`` is answered before any cloud is built)."""
-    adapters = _Adapters(cloud, api)
-    return {name: getattr(adapters, name) for name in _METHODS}
+# The method table: BOSH method name -> adapter (``info`` needs no cloud).
+METHODS: Mapping[str, Handler] = {
+    "create_stemcell": _Adapters.create_stemcell,
+    "delete_stemcell": _Adapters.delete_stemcell,
+    "create_vm": _Adapters.create_vm,
+    "delete_vm": _Adapters.delete_vm,
+    "has_vm": _Adapters.has_vm,
+    "reboot_vm": _Adapters.reboot_vm,
+    "set_vm_metadata": _Adapters.set_vm_metadata,
+    "calculate_vm_cloud_properties": _Adapters.calculate_vm_cloud_properties,
+    "create_disk": _Adapters.create_disk,
+    "delete_disk": _Adapters.delete_disk,
+    "has_disk": _Adapters.has_disk,
+    "set_disk_metadata": _Adapters.set_disk_metadata,
+    "resize_disk": _Adapters.resize_disk,
+    "snapshot_disk": _Adapters.snapshot_disk,
+    "delete_snapshot": _Adapters.delete_snapshot,
+    "attach_disk": _Adapters.attach_disk,
+    "detach_disk": _Adapters.detach_disk,
+    "get_disks": _Adapters.get_disks,
+}
 
 
 class _LogLines(logging.Handler):

@@ -1,0 +1,160 @@
+"""The CPI's on-disk layout under ``vm_store_path``, reached only through a Runner.
+
+    <vm_store_path>/
+      cs-<uuid>/cs-<uuid>.vmx        imported stemcell (template VM, never powered on)
+      cs-<uuid>/*.vmdk               its disk
+      cs-<uuid>/stemcell.json        stemcell cloud properties (name, version, ...)
+      cs-<uuid>/deleted              marker: delete_stemcell came while linked clones still use it
+      vm-<uuid>/vm-<uuid>.vmx        a VM (linked clone) and EVERYTHING it owns:
+      vm-<uuid>/env.json             agent settings, the source of truth (0600)
+      vm-<uuid>/env.iso              the same settings on the CD-ROM image (0600)
+      vm-<uuid>/ephemeral.vmdk       ephemeral disk (when cloud_properties.disk > 0)
+      vm-<uuid>/macs.json            the NIC MACs reserved for this VM (freed with the dir)
+      vm-<uuid>/stemcell             the CID of the stemcell it was cloned from
+      vm-<uuid>/metadata.json        set_vm_metadata
+      disks/disk-<uuid>.vmdk         persistent disk (monolithicSparse)
+      disks/disk-<uuid>.json         its metadata and the VM it is attached to
+      snapshots/snapshot-<uuid>.vmdk point-in-time copy of a disk (+ .json: source disk, metadata)
+      .locks/<name>.lock             cross-process locks (released by the OS if a holder dies)
+
+CIDs are bare UUIDs; the prefixes make every entry's owner obvious, so anything
+no CID owns can be found and collected. Files are written atomically
+(``runner.write_bytes``). This module knows paths, JSON records and locks; it
+never runs vmrun and never parses a .vmx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
+from toolkit.errors import HostFileNotFound
+from toolkit.runner import Runner
+
+log = logging.getLogger(__name__)
+
+PRIVATE = 0o600
+DISKS = "disks"
+SNAPSHOTS = "snapshots"
+LOCKS = ".locks"
+DELETED_MARKER = "deleted"
+
+
+class Store:
+    def __init__(self, runner: Runner, root: str, *, lock_timeout: float) -> None:
+        self.runner = runner
+        self.root = root
+        self.lock_timeout = lock_timeout
+
+    def join(self, *parts: str) -> str:
+        return self.runner.path.join(self.root, *parts)
+
+    # --- stemcells -------------------------------------------------------------------
+
+    def stemcell_dir(self, cid: StemcellCid) -> str:
+        return self.join(cid.name)
+
+    def stemcell_vmx(self, cid: StemcellCid) -> str:
+        return self.join(cid.name, cid.name + ".vmx")
+
+    def stemcell_marker(self, cid: StemcellCid) -> str:
+        return self.join(cid.name, DELETED_MARKER)
+
+    # --- VMs -------------------------------------------------------------------------
+
+    def vm_dir(self, cid: VmCid) -> str:
+        return self.join(cid.name)
+
+    def vm_vmx(self, cid: VmCid) -> str:
+        return self.join(cid.name, cid.name + ".vmx")
+
+    def vm_file(self, cid: VmCid, name: str) -> str:
+        return self.join(cid.name, name)
+
+    def vm_cids(self) -> list[VmCid]:
+        return [VmCid(n[len(VmCid.prefix):]) for n in self._entries() if _owned(n, VmCid)]
+
+    def stemcell_cids(self) -> list[StemcellCid]:
+        return [StemcellCid(n[len(StemcellCid.prefix):]) for n in self._entries() if _owned(n, StemcellCid)]
+
+    # --- disks and snapshots -----------------------------------------------------------
+
+    def disk_vmdk(self, cid: DiskCid) -> str:
+        return self.join(DISKS, cid.name + ".vmdk")
+
+    def disk_record(self, cid: DiskCid) -> str:
+        return self.join(DISKS, cid.name + ".json")
+
+    def snapshot_vmdk(self, cid: SnapshotCid) -> str:
+        return self.join(SNAPSHOTS, cid.name + ".vmdk")
+
+    def snapshot_record(self, cid: SnapshotCid) -> str:
+        return self.join(SNAPSHOTS, cid.name + ".json")
+
+    def ensure_dir(self, *parts: str) -> str:
+        path = self.join(*parts)
+        self.runner.mkdir(path)
+        return path
+
+    # --- records -----------------------------------------------------------------------
+
+    def read_json(self, path: str) -> dict[str, Any]:
+        """A JSON record; ``HostFileNotFound`` when absent, ``{}`` when damaged (logged)."""
+        data = self.runner.read_bytes(path)
+        try:
+            value = json.loads(data)
+        except ValueError:
+            log.warning("ignoring damaged record %s", path)
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def read_json_or_empty(self, path: str) -> dict[str, Any]:
+        try:
+            return self.read_json(path)
+        except HostFileNotFound:
+            return {}
+
+    def write_json(self, path: str, value: Any, *, mode: int = PRIVATE) -> None:
+        data = json.dumps(value, sort_keys=True, indent=1).encode("utf-8")
+        self.runner.write_bytes(path, data, mode=mode)
+
+    # --- locks -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """A cross-process lock named e.g. ``vm-<uuid>``, one file per name."""
+        path = self.join(LOCKS, name + ".lock")
+        self.runner.mkdir(self.join(LOCKS))
+        with self.runner.lock(path, timeout=self.lock_timeout):
+            yield
+
+    def lock_for(self, cid: Cid) -> contextlib.AbstractContextManager[None]:
+        return self.lock(cid.name)
+
+    def forget_lock(self, cid: Cid) -> None:
+        """Remove the lock file of a resource just deleted (called while holding it).
+
+        A process already waiting on the old file may then get it while a newcomer
+        locks a fresh one; both find the resource gone, so nothing is done twice.
+        """
+        self.runner.remove(self.join(LOCKS, cid.name + ".lock"))
+
+    def _entries(self) -> list[str]:
+        try:
+            return self.runner.list_dir(self.root)
+        except HostFileNotFound:
+            return []
+
+
+def _owned(name: str, kind: type[Cid]) -> bool:
+    if not name.startswith(kind.prefix):
+        return False
+    try:
+        kind(name[len(kind.prefix):])
+    except Exception:  # noqa: BLE001 - a foreign entry, not ours
+        return False
+    return True

@@ -1,0 +1,74 @@
+"""The real ``bosh-vmrun-cpi`` executable: one JSON object on stdout, exit 0, always."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.real_process
+
+EXECUTABLE = Path(sys.executable).with_name("bosh-vmrun-cpi")
+SECRET = "mbus-Secret-7f3a"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "cpi.json"
+    path.write_text(json.dumps({"cloud": {"properties": {
+        "agent": {"mbus": f"https://mbus:{SECRET}@0.0.0.0:6868"},
+        "vmrun": {"vm_store_path": str(tmp_path / "store"), "vmrun_bin_path": "vmrun-sim"},
+    }}}))
+    return path
+
+
+def run_cpi(stdin: bytes, *args: str) -> tuple[dict, str]:
+    command = [str(EXECUTABLE)] if EXECUTABLE.exists() else [sys.executable, "-m", "cpi"]
+    done = subprocess.run([*command, *args], input=stdin, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 1, done.stdout  # exactly one JSON document, nothing else
+    response = json.loads(lines[0])
+    assert set(response) == {"result", "error", "log"} and isinstance(response["log"], str)
+    return response, done.stderr.decode()
+
+
+def test_info_through_the_executable(config: Path) -> None:
+    request = {"method": "info", "arguments": [], "context": {"director_uuid": "d", "request_id": "cpi-123456"}}
+    response, stderr = run_cpi(json.dumps(request).encode(), str(config))
+    assert response["error"] is None and response["result"]["api_version"] == 2
+    assert "cpi-123456" in stderr  # the request id reaches the task's CPI log
+    assert SECRET not in stderr + json.dumps(response)
+
+
+@pytest.mark.parametrize("stdin", [b"", b"{not json", b"\x00\xff" * 10, b'{"method": "info"}'])
+def test_malformed_stdin_is_a_cpi_error_with_exit_0(config: Path, stdin: bytes) -> None:
+    response, _ = run_cpi(stdin, str(config))
+    assert response["error"]["type"] == "Bosh::Clouds::CpiError"
+
+
+@pytest.mark.parametrize("args", [(), ("/no/such/config.json",), ("a", "b", "c")])
+def test_bad_command_line_or_config_path_is_a_cpi_error(args: tuple[str, ...]) -> None:
+    response, _ = run_cpi(b'{"method":"info","arguments":[]}', *args)
+    assert response["error"]["type"] == "Bosh::Clouds::CpiError"
+
+
+def test_reference_job_template_flag_is_accepted(config: Path) -> None:
+    response, _ = run_cpi(b'{"method":"info","arguments":[]}', "-configPath", str(config))
+    assert response["error"] is None
+
+
+def test_info_loads_no_driver_and_starts_no_program(config: Path) -> None:
+    probe = (
+        "import sys, io, runpy; sys.argv = ['cpi', %r]; "
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"method\":\"info\",\"arguments\":[]}')); "
+        "from cpi.__main__ import main; main(); "
+        "heavy = [m for m in ('pycdlib', 'yaml', 'paramiko', 'toolkit.vmrun', 'toolkit.runner', 'subprocess') if m in sys.modules]; "
+        "print(heavy, file=sys.stderr)"
+    ) % str(config)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode().strip().splitlines()[-1] == "[]"

@@ -1,0 +1,238 @@
+"""The CPI's JSON layer without a VMware host: envelope, errors, CIDs, config, arguments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cpi import errors
+from cpi.config import CpiConfig
+from cpi.dispatch import dispatch
+from cpi.ids import DiskCid, StemcellCid, VmCid
+from cpi.protocol import ApiVersion, Request, Response
+from toolkit import errors as tk
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
+KNOWN_TYPES = {
+    "Bosh::Clouds::CpiError", "Bosh::Clouds::NotSupported", "Bosh::Clouds::NotImplemented",
+    "Bosh::Clouds::CloudError", "Bosh::Clouds::VMNotFound", "Bosh::Clouds::NetworkNotFound",
+    "Bosh::Clouds::NoDiskSpace", "Bosh::Clouds::DiskNotAttached", "Bosh::Clouds::DiskNotFound",
+    "Bosh::Clouds::VMCreationFailed",
+}
+
+
+def no_cloud(request: Request):  # type: ignore[no-untyped-def]
+    raise AssertionError(f"{request.method} must be answered without building the cloud")
+
+
+def answer(body: object) -> dict:
+    raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    response = dispatch(raw, no_cloud).to_dict()
+    assert set(response) == {"result", "error", "log"} and isinstance(response["log"], str)
+    return response
+
+
+def assert_error(response: dict, bosh_type: str, *fragments: str) -> None:
+    error = response["error"]
+    assert response["result"] is None and error["type"] == bosh_type, error
+    assert isinstance(error["ok_to_retry"], bool)
+    for fragment in fragments:
+        assert fragment in error["message"]
+
+
+# --- envelope ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", [None, 1, 2])
+def test_info_answers_v2_and_formats_whatever_the_callers_version(version: int | None) -> None:
+    body: dict = {"method": "info", "arguments": [], "context": {"director_uuid": "d"}}
+    if version is not None:
+        body["api_version"] = version
+    response = answer(body)
+    assert response["error"] is None
+    assert response["result"] == {"api_version": 2, "stemcell_formats": ["vsphere-ovf", "vsphere-ova", "general-ovf"]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"not json", "Must provide valid JSON payload"),
+        (b"[1, 2]", "expected an object"),
+        (b'{"method": "info"}', "Must provide 'arguments' key"),
+        (b'{"arguments": []}', "Must provide 'method' key"),
+        (b'{"method": "info", "arguments": {}}', "'arguments'"),
+        (b'{"method": "info", "arguments": [], "api_version": "2"}', "api_version"),
+        (b'{"method": "info", "arguments": [], "context": []}', "context"),
+        (b"\xff\xfe", "valid JSON"),
+    ],
+)
+def test_malformed_requests_are_cpi_errors(raw: bytes, fragment: str) -> None:
+    assert_error(answer(raw), "Bosh::Clouds::CpiError", fragment)
+
+
+def test_unknown_method_is_not_implemented_and_update_disk_not_supported() -> None:
+    assert_error(answer({"method": "create_network", "arguments": []}), "Bosh::Clouds::NotImplemented", "create_network")
+    assert_error(answer({"method": "update_disk", "arguments": ["d", 1, {}]}), "Bosh::Clouds::NotSupported")
+
+
+@pytest.mark.parametrize(
+    ("method", "arguments", "fragment"),
+    [
+        ("create_vm", ["agent"], "'stemcell_cid'"),
+        ("has_vm", [], "'vm_cid'"),
+        ("has_vm", ["a", "b"], "too many"),
+        ("info", ["extra"], "too many"),
+    ],
+)
+def test_wrong_arity_names_the_argument_before_anything_is_built(method: str, arguments: list, fragment: str) -> None:
+    assert_error(answer({"method": method, "arguments": arguments}), "Bosh::Clouds::CpiError", fragment)
+
+
+def test_api_version_top_level_wins_then_stemcell_context_then_v1() -> None:
+    def version(body: dict) -> ApiVersion:
+        return Request.parse(json.dumps({"method": "m", "arguments": [], **body})).api_version
+
+    stemcell_v3 = {"vm": {"stemcell": {"api_version": 3}}}
+    assert version({}) is ApiVersion.V1
+    assert version({"context": stemcell_v3}) is ApiVersion.V2
+    assert version({"api_version": 1, "context": stemcell_v3}) is ApiVersion.V1
+    assert version({"api_version": 3}) is ApiVersion.V2
+
+
+def test_response_of_an_error_has_null_result() -> None:
+    failure = errors.DiskNotAttached("Disk 'd' is not attached to VM 'v'")
+    assert Response(result="ignored", error=failure).to_dict() == {
+        "result": None,
+        "error": {"type": "Bosh::Clouds::DiskNotAttached", "message": "Disk 'd' is not attached to VM 'v'", "ok_to_retry": True},
+        "log": "",
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.binary(max_size=200), st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+).map(lambda v: json.dumps(v).encode())))
+def test_any_input_yields_exactly_one_well_formed_response(raw: bytes) -> None:
+    response = dispatch(raw, no_cloud).to_dict()
+    json.loads(json.dumps(response))
+    assert set(response) == {"result", "error", "log"}
+    if response["error"] is not None:
+        assert response["error"]["type"] in KNOWN_TYPES
+        assert isinstance(response["error"]["message"], str) and isinstance(response["error"]["ok_to_retry"], bool)
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "bosh_type"),
+    [
+        (tk.VmNotFoundError("The virtual machine cannot be found"), "Bosh::Clouds::VMNotFound"),
+        (tk.NotSupportedError("not supported on Player"), "Bosh::Clouds::NotSupported"),
+        (tk.ConfigError(["a", "b"]), "Bosh::Clouds::CpiError"),
+        (tk.VmrunError("Error: Unknown error"), "Bosh::Clouds::CloudError"),
+        (tk.DiskError("bad grain"), "Bosh::Clouds::CloudError"),
+        (ValueError("boom"), "Bosh::Clouds::CloudError"),
+        (errors.DiskNotFound("x"), "Bosh::Clouds::DiskNotFound"),
+        (errors.NoDiskSpace("x"), "Bosh::Clouds::NoDiskSpace"),
+    ],
+)
+def test_every_error_maps_to_a_type_the_director_knows(exc: Exception, bosh_type: str) -> None:
+    assert errors.translate(exc).bosh_type == bosh_type
+    assert bosh_type in KNOWN_TYPES
+
+
+def raise_chain() -> None:
+    try:
+        try:
+            raise tk.VmrunError("Error: The operation was canceled", verb="start", argv=("vmrun", "start", "/s/vm-1.vmx"), exit_code=255)
+        except tk.VmrunError as exc:
+            raise errors.CloudError("Starting '/s/vm-1.vmx'") from exc
+    except errors.CloudError as exc:
+        raise errors.VmCreationFailed("Creating VM for agent 'a1'", ok_to_retry=True) from exc
+
+
+def test_chain_renders_as_one_line_and_outermost_specific_type_wins() -> None:
+    with pytest.raises(errors.VmCreationFailed) as caught:
+        raise_chain()
+    failure = errors.translate(caught.value)
+    assert failure.bosh_type == "Bosh::Clouds::VMCreationFailed" and failure.ok_to_retry is True
+    assert failure.message.startswith("Creating VM for agent 'a1': Starting '/s/vm-1.vmx': Error: The operation was canceled")
+    assert "\n" not in failure.message and "Exit code: 255" in failure.message
+
+
+def test_specific_cause_wins_over_generic_context() -> None:
+    try:
+        try:
+            raise tk.VmNotFoundError("cannot be found")
+        except tk.VmNotFoundError as exc:
+            raise errors.CloudError("Rebooting VM 'v'") from exc
+    except errors.CloudError as exc:
+        assert errors.translate(exc).bosh_type == "Bosh::Clouds::VMNotFound"
+
+
+# --- CIDs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["", "../etc", "a/b", "a\\b", "..", "a\x00b", "tab\t", "é", "a" * 129, 5, None])
+def test_hostile_cids_are_rejected_before_any_path_is_built(bad: object) -> None:
+    with pytest.raises(errors.CpiError):
+        VmCid.parse(bad, argument="vm_cid")
+    if isinstance(bad, str):
+        response = answer({"method": "has_vm", "arguments": [bad]})
+        assert_error(response, "Bosh::Clouds::CpiError")
+
+
+@given(st.uuids())
+def test_cids_round_trip_and_name_their_files(value: object) -> None:
+    text = str(value)
+    for kind, prefix in ((VmCid, "vm-"), (DiskCid, "disk-"), (StemcellCid, "cs-")):
+        cid = kind.parse(text)
+        assert str(cid) == text and cid.name == prefix + text
+
+
+def test_new_cids_are_unique_bare_uuids() -> None:
+    cids = {str(VmCid.new()) for _ in range(200)}
+    assert len(cids) == 200 and all(len(c) == 36 and not c.startswith("vm-") for c in cids)
+
+
+# --- config ----------------------------------------------------------------------------------
+
+
+def test_reference_config_loads_with_defaults() -> None:
+    config = CpiConfig.from_json((FIXTURES / "cpi_config.json").read_bytes())
+    assert config.vm_store_path.endswith("/state/vmrun/vms")
+    assert config.vmrun_bin_path.endswith("Contents/Library/vmrun")
+    assert config.ovftool_bin_path and config.vdiskmanager_bin_path
+    assert config.vm_start_max_wait_seconds == 600 and config.vm_soft_shutdown_max_wait_seconds == 30
+    assert config.agent.mbus == "https://mbus:mbuspassword@0.0.0.0:6868"
+    assert config.agent.ntp[0] == "time1.google.com"
+    assert config.stemcells_dir == config.vm_store_path + "/stemcells"
+    assert "mbuspassword" not in repr(config)
+
+
+def test_config_lists_every_problem_at_once() -> None:
+    raw = {"cloud": {"properties": {"agent": {"ntp": "x"}, "vmrun": {
+        "vmrun_bin_path": 3, "vm_start_max_wait_seconds": -1, "enable_human_readable_name": "yes",
+        "ssh_tunnel": {"host": "h", "port": "x"},
+    }}}}
+    with pytest.raises(tk.ConfigError) as caught:
+        CpiConfig.from_mapping(raw)
+    text = str(caught.value)
+    for fragment in ("vm_store_path is required", "vmrun_bin_path must be a string", "vm_start_max_wait_seconds",
+                     "enable_human_readable_name", "agent.mbus is required", "agent.ntp", "ssh_tunnel"):
+        assert fragment in text, fragment
+
+
+def test_config_errors_reach_bosh_as_cpi_error() -> None:
+    def build(request: Request):  # type: ignore[no-untyped-def]
+        return CpiConfig.from_json(b"{}")
+
+    response = dispatch(json.dumps({"method": "has_vm", "arguments": ["x"]}), build).to_dict()
+    assert_error(response, "Bosh::Clouds::CpiError", "cloud must be an object")
