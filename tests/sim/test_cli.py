@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -104,3 +105,24 @@ def test_a_broken_sim_json_is_reported_on_stderr_not_as_a_vmrun_answer(home: Sim
     answer = vmrun("list")
     assert answer.exit_code == 2 and answer.stdout == ""
     assert "product" in answer.stderr and "bogus" in answer.stderr
+
+
+def test_the_power_on_hook_gets_the_vmx_and_the_settings_iso(home: SimHost, tmp_path: Path) -> None:
+    iso = tmp_path / "env.iso"
+    iso.write_bytes(b"")
+    vmx = home.make_vm(str(tmp_path / "vms" / "a" / "a.vmx"), cdrom_iso=str(iso))
+    record = "import os, sys; open(os.environ['VMRUN_SIM_GUEST_ROOT'] + '/hook.txt', 'w').write(' '.join(sys.argv[1:]))"
+    home.configure(power_on_hook=[sys.executable, "-c", record])
+    vmrun("start", vmx)
+    written = Path(home.vm(vmx).guest_root, "hook.txt")
+    deadline = time.monotonic() + 30
+    while not written.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert written.read_text() == f"{vmx} {iso}"
+
+
+def test_ovftool_sim_is_the_ovftool_model_behind_a_console_script(home: SimHost) -> None:
+    pytest.importorskip("toolkit.sim.ovftool_model")
+    answer = LocalRunner().run([str(BIN / "ovftool-sim"), "--version"], timeout=60)
+    assert answer.exit_code == 0 and "VMware ovftool" in answer.stdout
+    assert home.calls()[-1]["tool"] == "ovftool"

@@ -257,3 +257,10 @@ def test_windows_hosts_answer_with_crlf(vmrun: Vmrun, host: SimHost) -> None:
 def test_programs_that_are_not_simulated_tools_really_run_through_the_local_runner(host: SimHost) -> None:
     with pytest.raises(BaseException, match="mark it real_process"):
         host.runner().run(["/bin/echo", "hi"], timeout=5)
+
+
+def test_ovftool_sim_routes_to_the_ovftool_model_and_is_logged(host: SimHost) -> None:
+    pytest.importorskip("toolkit.sim.ovftool_model")
+    answer = host.runner().run(["/opt/bin/ovftool-sim", "--version"], timeout=60)
+    assert answer.exit_code == 0 and answer.stdout.startswith("VMware ovftool")
+    assert host.calls()[-1]["tool"] == "ovftool"

@@ -171,3 +171,11 @@ def test_deleting_a_clone_keeps_its_parent_disk(vmrun: Vmrun, vmx: str, tmp_path
 def test_both_snapshot_option_spellings_work(vmrun: Vmrun, vmx: str, tmp_path: Path, spelling: str) -> None:
     vmrun("snapshot", vmx, "base")
     assert vmrun("clone", vmx, str(tmp_path / "c" / "c.vmx"), "linked", *spelling.split(" ")).exit_code == 0
+
+
+def test_a_snapshot_taken_powered_on_cannot_be_cloned(vmrun: Vmrun, booted: str, tmp_path: Path) -> None:
+    vmrun("snapshot", booted, "hot")
+    vmrun("stop", booted, "hard")
+    answer = vmrun("clone", booted, str(tmp_path / "c" / "c.vmx"), "linked", "-snapshot=hot")
+    assert answer.exit_code == 255
+    assert not (tmp_path / "c" / "c.vmx").exists()

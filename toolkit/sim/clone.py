@@ -69,7 +69,7 @@ def _source_snapshot(call: Call, vm: VmRecord, source: str, kind: str, name: str
     running = vm.power is not Power.OFF
     if name is not None:
         snap = snapshots.find(snapshots.read_vmsd(source), name, missing=msg.SNAPSHOT_INVALID)
-        if running and snapshots.read_vmsd(source).get(f"snapshot{snap.index}.type") == "2":
+        if snapshots.read_vmsd(source).get(f"snapshot{snap.index}.type") == "2":
             # A snapshot taken powered on carries memory: VMware cannot clone it [R].
             raise msg.refusal(msg.ALREADY_RUNNING)
         return snap
