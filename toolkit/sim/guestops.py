@@ -69,7 +69,7 @@ def copy_to_guest(call: Call) -> Reply:
     destination = guestfs.resolve_writable(root, target)
     if not destination.parent.is_dir() or destination.is_dir():
         raise msg.refusal(msg.FILE_NOT_FOUND)
-    shutil.copyfile(source, destination)
+    _copy(source, destination)
     return Reply()
 
 
@@ -78,8 +78,17 @@ def copy_from_guest(call: Call) -> Reply:
     found = guestfs.resolve(guest_root(call), source)
     if not found.is_file() or not Path(target).absolute().parent.is_dir():
         raise msg.refusal(msg.FILE_NOT_FOUND)
-    shutil.copyfile(found, target)
+    _copy(found, Path(target))
     return Reply()
+
+
+def _copy(source: str | Path, target: Path) -> None:
+    try:
+        shutil.copyfile(source, target)
+    except PermissionError as exc:
+        raise msg.refusal(msg.HOST_PERMISSION) from exc
+    except OSError as exc:
+        raise msg.refusal(msg.FILE_NOT_FOUND) from exc
 
 
 def file_exists(call: Call) -> Reply:

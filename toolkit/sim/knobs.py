@@ -47,6 +47,18 @@ class Fault:
 
 @dataclass(frozen=True, slots=True)
 class Knobs:
+    """Every ``sim.json`` key, with its default.
+
+    ``product`` ws|fusion|player decides which ``-T`` values work; ``platform``
+    windows makes output CRLF; ``boot_delay`` seconds from power-on until Tools
+    (and the agent) run, ``ip_delay`` more until getGuestIPAddress answers;
+    ``latency`` maps verbs (and ``default``, ``ovftool``) to seconds slept after
+    acting; ``faults`` answer the Nth call of a verb once; ``guest_user`` and
+    ``guest_password`` are the only guest account; ``soft_stop_without_tools``
+    hang|error; ``power_on_hook`` is an argv run at power-on with the .vmx and
+    the first CD-ROM image appended (env ``VMRUN_SIM_GUEST_ROOT``).
+    """
+
     product: Product = Product.WORKSTATION
     platform: Platform = Platform.LINUX
     boot_delay: float = 3.0

@@ -199,6 +199,7 @@ ANONYMOUS = (
 )
 FILE_NOT_FOUND = "Error: A file was not found"
 GUEST_PERMISSION = "Error: Insufficient permissions in the guest operating system"  # [I] VIX 3015
+HOST_PERMISSION = "Error: Insufficient permissions in the host operating system"  # [R] VIX 3014
 FILE_ALREADY_EXISTS = "Error: The file already exists"  # [I] VIX_E_FILE_ALREADY_EXISTS wording
 NO_SUCH_PROCESS = "Error: The process does not exist"  # [I]
 INVALID_PARAMETERS = "Error: One of the parameters was invalid"  # [I] VIX_E_INVALID_ARG wording

@@ -123,7 +123,8 @@ def power_off(vm: VmRecord, path: str, *, clean: bool) -> None:
     vmx = decode_config(vm.config or "")
     vmx.set("cleanShutdown", "TRUE" if clean else "FALSE")
     vmx.set("softPowerOff", "TRUE" if clean else "FALSE")
-    write_vmx_file(path, vmx)
+    if os.path.isdir(os.path.dirname(os.path.abspath(path))):  # gone if its dir was removed meanwhile
+        write_vmx_file(path, vmx)
     release_locks(path, vmx)
     vm.power, vm.started_at, vm.processes, vm.hook_pid = Power.OFF, None, [], 0
 
