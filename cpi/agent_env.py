@@ -13,7 +13,7 @@ files or ISOs (``cpi.store`` does).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from cpi.config import AgentOptions
@@ -24,12 +24,13 @@ EPHEMERAL_HINT = "1"
 Settings = dict[str, Any]
 
 
-def with_macs(networks: Mapping[str, Mapping[str, Any]], macs: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """A copy of the create_vm networks, each given its NIC's MAC (in network order)."""
+def with_macs(networks: Mapping[str, Mapping[str, Any]], macs: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """A copy of the create_vm networks, each given its NIC's MAC (networks without a NIC, e.g. vip, get none)."""
     filled: dict[str, dict[str, Any]] = {}
-    for (name, network), mac in zip(networks.items(), macs, strict=True):
+    for name, network in networks.items():
         entry = copy.deepcopy(dict(network))
-        entry["mac"] = mac.lower()
+        if name in macs:
+            entry["mac"] = macs[name].lower()
         entry.setdefault("preconfigured", False)
         filled[name] = entry
     return filled

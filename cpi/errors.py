@@ -11,6 +11,8 @@ the host: it only reads exception types.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import ClassVar
 
 from toolkit import errors as tk
@@ -138,3 +140,12 @@ def translate(exc: BaseException) -> CpiFailure:
 def is_transient(exc: BaseException) -> bool:
     """Would the same call, repeated unchanged, have a chance to succeed?"""
     return any(isinstance(link, tk.ToolkitError) and link.transient for link in chain(exc))
+
+
+@contextlib.contextmanager
+def step(what: str) -> Iterator[None]:
+    """Say what was being done when something fails: ``raise CloudError(what) from exc``."""
+    try:
+        yield
+    except Exception as exc:
+        raise CloudError(what) from exc

@@ -31,6 +31,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from cpi.errors import CpiError
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
 from toolkit.errors import HostFileNotFound
 from toolkit.runner import Runner
@@ -95,6 +96,18 @@ class Store:
     def snapshot_record(self, cid: SnapshotCid) -> str:
         return self.join(SNAPSHOTS, cid.name + ".json")
 
+    def disk_cid_of(self, path: str) -> DiskCid | None:
+        """The disk a .vmx ``fileName`` refers to, if it is one of this store's disks."""
+        if self.runner.path.dirname(path) != self.join(DISKS):
+            return None
+        stem = self.runner.path.basename(path)
+        if not (stem.startswith(DiskCid.prefix) and stem.endswith(".vmdk")):
+            return None
+        try:
+            return DiskCid(stem[len(DiskCid.prefix):-len(".vmdk")])
+        except CpiError:
+            return None
+
     def ensure_dir(self, *parts: str) -> str:
         path = self.join(*parts)
         self.runner.mkdir(path)
@@ -155,6 +168,6 @@ def _owned(name: str, kind: type[Cid]) -> bool:
         return False
     try:
         kind(name[len(kind.prefix):])
-    except Exception:  # noqa: BLE001 - a foreign entry, not ours
+    except CpiError:  # a foreign entry, not ours
         return False
     return True

@@ -1,0 +1,70 @@
+"""The ONE place that turns a ``CpiConfig`` into runner, Vmrun, stores and the ``Cloud``.
+
+Tests substitute the host here: ``build_cloud(config, runner=SimHost(...).runner(),
+clock=FakeClock())``. Nothing is started or read while building (the first
+vmrun run happens in the first operation that needs one), so a request that
+fails validation costs nothing. With ``ssh_tunnel`` configured the runner is an
+``SshRunner`` to the VMware host; otherwise a ``LocalRunner``.
+"""
+
+from __future__ import annotations
+
+from cpi.attachments import Attachments
+from cpi.cloud import Cloud
+from cpi.config import CpiConfig
+from cpi.disks import Disks
+from cpi.power import Power
+from cpi.protocol import Request
+from cpi.stemcells import Stemcells
+from cpi.store import Store
+from cpi.vms import Vms
+from toolkit.clock import Clock, SystemClock
+from toolkit.runner import LocalRunner, Runner
+from toolkit.vmrun import HostType, Vmrun
+
+
+def build_cloud(
+    config: CpiConfig, request: Request | None = None, *, runner: Runner | None = None, clock: Clock | None = None,
+) -> Cloud:
+    clock = clock or SystemClock()
+    runner = runner or host_runner(config, clock)
+    store = Store(runner, config.vm_store_path, lock_timeout=config.lock_timeout_seconds)
+    vmrun = Vmrun(
+        runner, binary=config.vmrun_bin_path, clock=clock, timeout=config.vmrun_timeout_seconds,
+        host_type=HostType(config.host_type) if config.host_type else None,
+    )
+    power = Power(
+        vmrun, clock, start_wait=config.vm_start_max_wait_seconds,
+        soft_stop_wait=config.vm_soft_shutdown_max_wait_seconds,
+    )
+    stemcells = Stemcells(store, ovftool=_ovftool(config, runner, clock))
+    disks = Disks(store, vmrun=vmrun, vdiskmanager=_vdiskmanager(config, runner, clock))
+    vms = Vms(
+        store, stemcells, disks, vmrun, power, config.agent,
+        clock=clock, human_names=config.enable_human_readable_name,
+    )
+    return Cloud(stemcells, vms, disks, Attachments(store, vms, disks, power))
+
+
+def host_runner(config: CpiConfig, clock: Clock) -> Runner:
+    if config.ssh_tunnel is None:
+        return LocalRunner(clock=clock)
+    from toolkit.ssh import SshRunner  # paramiko: only for a remote VMware host
+
+    return SshRunner(config.ssh_tunnel, clock=clock)
+
+
+def _ovftool(config: CpiConfig, runner: Runner, clock: Clock):  # type: ignore[no-untyped-def]
+    if not config.ovftool_bin_path:
+        return None  # the toolkit's ovftool-free import
+    from toolkit.ovftool import Ovftool
+
+    return Ovftool(runner, config.ovftool_bin_path, clock)
+
+
+def _vdiskmanager(config: CpiConfig, runner: Runner, clock: Clock):  # type: ignore[no-untyped-def]
+    if not config.vdiskmanager_bin_path:
+        return None  # pure-Python grow
+    from toolkit.vdiskmanager import VDiskManager
+
+    return VDiskManager(runner, config.vdiskmanager_bin_path, clock)
