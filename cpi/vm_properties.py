@@ -81,7 +81,8 @@ def _nic(name: str, props: object, problems: list[str]) -> NicSpec:
         vnet = None
     if kind == "custom" and not vnet:
         problems.append(f"network '{name}': a custom network needs cloud_properties.name (e.g. vmnet8)")
-    return NicSpec(name, kind, vnet)
+    # nat/hostonly/bridged name VMware's own networks (vmnet8/vmnet1/vmnet0): a vnet is custom only.
+    return NicSpec(name, kind, vnet if kind == "custom" else None)
 
 
 def calculate(requirements: Mapping[str, Any]) -> dict[str, int]:

@@ -1,0 +1,119 @@
+"""A CPI driven through its JSON layer against the in-process VMware host simulator."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cpi.config import CpiConfig
+from cpi.dispatch import dispatch
+from cpi.protocol import Request
+from toolkit.clock import FakeClock
+
+MBUS = "https://mbus:mbus-Secret-9d1c@0.0.0.0:6868"
+MANUAL = {
+    "default": {
+        "type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
+        "dns": ["8.8.8.8"], "default": ["dns", "gateway"], "cloud_properties": {"name": "vmnet8"},
+    }
+}
+ENV = {"bosh": {"password": "$6$salted", "group": "g"}}
+
+# The stemcell builder's template: SATA CD-ROM, empty, not connected at power-on.
+STEMCELL_CDROM = (
+    'sata0.present = "TRUE"\n'
+    'sata0:0.present = "TRUE"\n'
+    'sata0:0.deviceType = "atapi-cdrom"\n'
+    'sata0:0.fileName = "auto detect"\n'
+    'sata0:0.startConnected = "FALSE"\n'
+)
+
+
+@dataclass
+class Cpi:
+    """Send requests as BOSH does and see what comes back."""
+
+    host: Any
+    clock: FakeClock
+    store: Path
+    config: CpiConfig
+
+    def raw(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
+        body: dict[str, Any] = {"method": method, "arguments": list(arguments),
+                                "context": {"director_uuid": "d-1", "request_id": "cpi-100001"}}
+        if api_version is not None:
+            body["api_version"] = api_version
+        response = dispatch(json.dumps(body).encode(), self.build).to_dict()
+        assert set(response) == {"result", "error", "log"} and isinstance(response["log"], str)
+        return response
+
+    def __call__(self, method: str, *arguments: Any, api_version: int | None = 2) -> Any:
+        response = self.raw(method, *arguments, api_version=api_version)
+        assert response["error"] is None, response["error"]
+        return response["result"]
+
+    def error(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
+        response = self.raw(method, *arguments, api_version=api_version)
+        assert response["error"] is not None and response["result"] is None, response
+        return response["error"]
+
+    def build(self, request: Request):  # type: ignore[no-untyped-def]
+        from cpi.factory import build_cloud
+
+        return build_cloud(self.config, request, runner=self.host.runner(), clock=self.clock)
+
+    def calls(self) -> int:
+        return len(self.host.calls())
+
+    def vm_dir(self, cid: str) -> Path:
+        return self.store / f"vm-{cid}"
+
+    def vmx(self, cid: str) -> Path:
+        return self.vm_dir(cid) / f"vm-{cid}.vmx"
+
+    def new_stemcell(self) -> str:
+        """A template VM as create_stemcell leaves it (without going through an import)."""
+        cid = str(uuid.uuid4())
+        vmx = self.host.make_vm(str(self.store / f"cs-{cid}" / f"cs-{cid}.vmx"))
+        with open(vmx, "a", encoding="utf-8") as handle:
+            handle.write(STEMCELL_CDROM)
+        return cid
+
+    def create_vm(self, stemcell: str, *, networks: dict | None = None, props: dict | None = None,
+                  agent: str = "agent-1", api_version: int = 2) -> Any:
+        return self("create_vm", agent, stemcell, props if props is not None else {"cpu": 2, "ram": 2048, "disk": 1024},
+                    networks if networks is not None else MANUAL, [], ENV, api_version=api_version)
+
+
+def make_config(store: Path, **vmrun: Any) -> CpiConfig:
+    return CpiConfig.from_mapping({"cloud": {"properties": {
+        "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"],
+                  "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"}}},
+        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": "vmrun-sim",
+                  "vm_soft_shutdown_max_wait_seconds": 30, **vmrun},
+    }}})
+
+
+@pytest.fixture
+def make_cpi(tmp_path: Path) -> Callable[..., Cpi]:
+    from toolkit.sim import SimHost
+
+    def make(**vmrun: Any) -> Cpi:
+        clock = FakeClock()
+        host = SimHost(tmp_path / "sim", clock=clock)
+        host.configure(boot_delay=0)
+        store = tmp_path / "store"
+        return Cpi(host, clock, store, make_config(store, **vmrun))
+
+    return make
+
+
+@pytest.fixture
+def cpi(make_cpi: Callable[..., Cpi]) -> Cpi:
+    return make_cpi()

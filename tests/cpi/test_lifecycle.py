@@ -1,0 +1,296 @@
+"""The CPI lifecycle through JSON requests against the simulated VMware host (contract §5.8 B/C)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from tests.cpi.conftest import ENV, MANUAL, MBUS, Cpi
+from toolkit import devices, vmdk
+from toolkit.iso import read_settings_iso
+from toolkit.sim import AgentStatus, Power
+from toolkit.vmx import Vmx
+
+TWO_NETWORKS = {
+    "private": {"type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
+                "cloud_properties": {"name": "vmnet1", "type": "hostonly"}},
+    "outbound": {"type": "dynamic", "default": ["dns", "gateway"], "cloud_properties": {"type": "nat"}},
+}
+
+
+def vmx_of(cpi: Cpi, vm: str) -> Vmx:
+    return Vmx.parse(cpi.vmx(vm).read_bytes())
+
+
+def iso_settings(cpi: Cpi, vm: str) -> dict:
+    return read_settings_iso((cpi.vm_dir(vm) / "env.iso").read_bytes())
+
+
+def test_create_env_sequence_costs_at_most_12_runs_and_leaves_a_running_agent(cpi: Cpi) -> None:
+    counts: dict[str, int] = {}
+
+    def step(method: str, *args: object) -> object:
+        before = cpi.calls()
+        result = cpi(method, *args)
+        counts[method] = counts.get(method, 0) + cpi.calls() - before
+        return result
+
+    step("info")
+    stemcell = cpi.new_stemcell()
+    vm, networks = step("create_vm", "agent-1", stemcell, {"cpu": 2, "ram": 2048, "disk": 1024}, MANUAL, [], ENV)
+    view = cpi.host.vm(str(cpi.vmx(vm)))
+    assert view.power is Power.RUNNING and view.agent.status is AgentStatus.RUNNING, view.agent
+    step("set_vm_metadata", vm, {"deployment": "bosh", "instance_group": "director", "index": "0", "name": "bosh/0"})
+    disk = step("create_disk", 2048, {}, vm)
+    assert step("attach_disk", vm, disk) == "2"
+    assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
+    step("set_disk_metadata", disk, {"deployment": "bosh", "attached_at": "now"})
+    assert step("has_vm", vm) is True
+    step("detach_disk", vm, disk)
+    step("delete_vm", vm)
+    step("delete_disk", disk)
+    step("delete_stemcell", stemcell)
+    assert sum(counts.values()) <= 12, counts
+    for free in ("info", "has_vm", "create_disk", "delete_disk", "set_vm_metadata", "set_disk_metadata"):
+        assert counts[free] == 0, (free, counts)
+    assert sorted(os.listdir(cpi.store)) in (["disks"], [".locks", "disks"])
+    assert os.listdir(cpi.store / "disks") == []
+
+
+def test_create_vm_v2_configures_the_clone_and_the_settings_cd(cpi: Cpi) -> None:
+    stemcell = cpi.new_stemcell()
+    vm, networks = cpi.create_vm(stemcell)
+    config = vmx_of(cpi, vm)
+    assert config["numvcpus"] == "2" and config["memsize"] == "2048"
+    nics = devices.nics(config)
+    assert [(n.connection_type.value, n.vnet) for n in nics] == [("custom", "vmnet8")]
+    mac = networks["default"]["mac"]
+    assert mac == nics[0].mac.lower() and mac.startswith("00:50:56:") and int(mac.split(":")[3], 16) <= 0x3F
+    first_cdrom = devices.cdroms(config)[0]
+    assert str(first_cdrom.slot) == "sata0:0" and first_cdrom.file_name.endswith("env.iso")
+    assert config["sata0:0.startConnected"].upper() == "TRUE"
+    assert [str(d.slot) for d in devices.hard_disks(config)][:2] == ["scsi0:0", "scsi0:1"]
+    settings = iso_settings(cpi, vm)
+    assert settings["agent_id"] == "agent-1" and settings["env"] == ENV and settings["mbus"] == MBUS
+    assert settings["disks"] == {"system": "0", "ephemeral": "1", "persistent": {}}
+    assert settings["networks"]["default"]["mac"] == mac
+    for name in ("env.iso", "env.json"):
+        assert stat.S_IMODE(os.stat(cpi.vm_dir(vm) / name).st_mode) == 0o600
+
+
+def test_v1_shapes_cid_only_and_no_hint(cpi: Cpi) -> None:
+    stemcell = cpi.new_stemcell()
+    vm = cpi.create_vm(stemcell, api_version=1)
+    assert isinstance(vm, str) and cpi("has_vm", vm, api_version=1) is True
+    disk = cpi("create_disk", 1024, {}, vm, api_version=1)
+    assert cpi("attach_disk", vm, disk, api_version=1) is None
+    assert iso_settings(cpi, vm)["disks"]["persistent"] == {disk: "2"}
+
+
+def test_two_networks_get_distinct_lowercase_macs_matching_the_vmx(cpi: Cpi) -> None:
+    vm, networks = cpi.create_vm(cpi.new_stemcell(), networks=TWO_NETWORKS)
+    nics = devices.nics(vmx_of(cpi, vm))
+    assert [n.connection_type.value for n in nics] == ["hostonly", "nat"]
+    macs = [networks[name]["mac"] for name in ("private", "outbound")]
+    assert macs == [n.mac.lower() for n in nics] and len(set(macs)) == 2 and all(m == m.lower() for m in macs)
+    assert {k: v["mac"] for k, v in iso_settings(cpi, vm)["networks"].items()} == dict(zip(("private", "outbound"), macs))
+    assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
+
+
+def test_without_ephemeral_disk_hints_still_start_at_2(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell(), props={"cpu": 1, "ram": 1024})
+    assert iso_settings(cpi, vm)["disks"]["ephemeral"] is None
+    assert [str(d.slot) for d in devices.hard_disks(vmx_of(cpi, vm))] == ["scsi0:0"]
+    disk = cpi("create_disk", 1024, {}, vm)
+    assert cpi("attach_disk", vm, disk) == "2"
+
+
+def test_attach_twice_returns_the_same_hint_without_restarting(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    disk = cpi("create_disk", 1024, {}, vm)
+    assert cpi("attach_disk", vm, disk) == "2"
+    before = cpi.calls()
+    assert cpi("attach_disk", vm, disk) == "2"
+    assert cpi.calls() == before
+
+
+def test_several_disks_attach_detach_reattach(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    first, second = cpi("create_disk", 1024, {}, vm), cpi("create_disk", 1024, {}, vm)
+    assert (cpi("attach_disk", vm, first), cpi("attach_disk", vm, second)) == ("2", "3")
+    assert sorted(cpi("get_disks", vm)) == sorted([first, second])
+    cpi("detach_disk", vm, first)
+    assert cpi("get_disks", vm) == [second]
+    assert str(cpi.store / "disks" / f"disk-{first}.vmdk") not in cpi.vmx(vm).read_text()
+    assert iso_settings(cpi, vm)["disks"]["persistent"] == {second: "3"}
+    assert cpi("attach_disk", vm, first) == "2"  # the freed unit is reused
+    cpi("detach_disk", vm, first)
+    assert cpi.host.vm(str(cpi.vmx(vm))).power is Power.RUNNING
+
+
+def test_delete_vm_keeps_attached_disks_for_the_next_vm(cpi: Cpi) -> None:
+    stemcell = cpi.new_stemcell()
+    vm, _ = cpi.create_vm(stemcell)
+    disk = cpi("create_disk", 2048, {}, vm)
+    cpi("attach_disk", vm, disk)
+    cpi("delete_vm", vm)
+    assert not cpi.vm_dir(vm).exists() and cpi("has_vm", vm) is False
+    assert cpi("has_disk", disk) is True
+    replacement, _ = cpi.create_vm(stemcell, agent="agent-2")
+    assert cpi("attach_disk", replacement, disk) == "2"
+    assert cpi.error("delete_disk", disk)["type"] == "Bosh::Clouds::CloudError"  # still in use
+    assert cpi("has_disk", disk) is True
+
+
+def test_deleting_things_that_do_not_exist(cpi: Cpi) -> None:
+    assert cpi.error("delete_vm", "fake-vm-cid")["type"] == "Bosh::Clouds::VMNotFound"
+    assert cpi.error("delete_vm", "fake-vm-cid")["message"].startswith("VM 'fake-vm-cid' not found")
+    assert cpi.error("delete_disk", "fake-disk-cid")["type"] == "Bosh::Clouds::DiskNotFound"
+    assert cpi("has_vm", "non-existent-vm-id") is False and cpi("has_disk", "nope") is False
+    assert cpi("delete_stemcell", "no-such-stemcell") is None
+    assert cpi("delete_snapshot", "no-such-snapshot") is None
+    assert cpi.error("reboot_vm", "ghost")["type"] == "Bosh::Clouds::VMNotFound"
+    assert cpi.error("set_vm_metadata", "ghost", {})["type"] == "Bosh::Clouds::VMNotFound"
+    assert cpi.error("get_disks", "ghost")["type"] == "Bosh::Clouds::VMNotFound"
+    assert cpi.calls() == 0
+
+
+def test_disk_errors(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    disk = cpi("create_disk", 1024, {}, vm)
+    error = cpi.error("detach_disk", vm, disk)
+    assert error["type"] == "Bosh::Clouds::DiskNotAttached" and error["ok_to_retry"] is True
+    assert cpi.error("attach_disk", vm, "missing-disk")["type"] == "Bosh::Clouds::DiskNotFound"
+    assert cpi.error("attach_disk", "missing-vm", disk)["type"] == "Bosh::Clouds::VMNotFound"
+    assert cpi.error("resize_disk", disk, 512)["type"] == "Bosh::Clouds::NotSupported"
+    assert cpi.error("create_disk", 0, {}, None)["type"] == "Bosh::Clouds::CpiError"
+
+
+def test_create_vm_with_unknown_stemcell_fails_cleanly(cpi: Cpi) -> None:
+    error = cpi.error("create_vm", "agent-1", "missing-stemcell", {}, MANUAL, [], {})
+    assert error["type"] == "Bosh::Clouds::VMCreationFailed" and error["ok_to_retry"] is False
+    assert "Creating VM for agent 'agent-1'" in error["message"] and "missing-stemcell" in error["message"]
+    assert not [n for n in os.listdir(cpi.store) if n.startswith("vm-")] if cpi.store.exists() else True
+
+
+def test_bad_network_is_a_cpi_error_naming_it(cpi: Cpi) -> None:
+    networks = {"bad": {"type": "manual", "cloud_properties": {"type": "wormhole"}}}
+    error = cpi.error("create_vm", "agent-1", cpi.new_stemcell(), {}, networks, [], {})
+    assert error["type"] == "Bosh::Clouds::CpiError" and "'bad'" in error["message"]
+    assert cpi.calls() == 0
+
+
+@pytest.mark.parametrize(
+    ("verb", "output", "retry"),
+    [
+        ("start", "Error: The operation was canceled", True),
+        ("clone", "Error: This VM is in use.", True),
+        ("start", "Error: Cannot open VM: x, The virtual machine cannot be found", False),
+    ],
+)
+def test_create_vm_rolls_back_on_a_host_failure_and_a_retry_succeeds(cpi: Cpi, verb: str, output: str, retry: bool) -> None:
+    stemcell = cpi.new_stemcell()
+    cpi.host.configure(faults=[{"verb": verb, "nth": 1, "output": output}])
+    error = cpi.error("create_vm", "agent-1", stemcell, {"disk": 512}, MANUAL, [], ENV)
+    assert error["type"] == "Bosh::Clouds::VMCreationFailed" and error["ok_to_retry"] is retry
+    assert "Creating VM for agent 'agent-1'" in error["message"] and output.split(": ", 1)[1][:20] in error["message"]
+    assert not [n for n in os.listdir(cpi.store) if n.startswith("vm-")]
+    vm, _ = cpi.create_vm(stemcell)
+    assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
+
+
+def test_delete_stemcell_keeps_the_template_until_its_last_clone_goes(cpi: Cpi) -> None:
+    stemcell = cpi.new_stemcell()
+    first, _ = cpi.create_vm(stemcell)
+    second, _ = cpi.create_vm(stemcell, agent="agent-2")
+    template = cpi.store / f"cs-{stemcell}"
+    cpi("delete_stemcell", stemcell)
+    assert (template / f"cs-{stemcell}.vmx").exists() and (template / "deleted").exists()
+    assert cpi.error("create_vm", "agent-3", stemcell, {}, MANUAL, [], {})["type"] == "Bosh::Clouds::VMCreationFailed"
+    cpi("delete_vm", first)
+    assert template.exists()
+    cpi("reboot_vm", second)  # the remaining clone still works
+    assert cpi.host.vm(str(cpi.vmx(second))).power is Power.RUNNING
+    cpi("delete_vm", second)
+    assert not template.exists()
+
+
+def test_human_readable_name_applied_at_the_next_cold_edit(make_cpi) -> None:  # type: ignore[no-untyped-def]
+    cpi = make_cpi(enable_human_readable_name=True)
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    before = cpi.calls()
+    cpi("set_vm_metadata", vm, {"instance_group": "director", "deployment": "bosh", "index": "0", "name": "bosh/0"})
+    assert cpi.calls() == before and vmx_of(cpi, vm)["displayName"] == f"vm-{vm}"
+    disk = cpi("create_disk", 1024, {}, vm)
+    cpi("attach_disk", vm, disk)
+    assert vmx_of(cpi, vm)["displayName"] == "director_bosh_0"
+
+
+def test_resize_grows_and_keeps_the_disk(cpi: Cpi) -> None:
+    disk = cpi("create_disk", 1024, {}, None)
+    cpi("resize_disk", disk, 4096)
+    with open(cpi.store / "disks" / f"disk-{disk}.vmdk", "rb") as handle:
+        assert vmdk.info(handle).capacity_bytes == 4096 * 1024 * 1024
+    cpi("resize_disk", disk, 4096)  # same size: nothing to do
+
+
+def test_snapshot_is_a_sparse_copy_and_deletes_idempotently(cpi: Cpi) -> None:
+    disk = cpi("create_disk", 10240, {}, None)
+    snapshot = cpi("snapshot_disk", disk, {"deployment": "d"})
+    copy = cpi.store / "snapshots" / f"snapshot-{snapshot}.vmdk"
+    original = cpi.store / "disks" / f"disk-{disk}.vmdk"
+    assert copy.read_bytes() == original.read_bytes()
+    # Holes kept (at the toolkit's 1 MiB copy granularity): not 10 GiB, nor even 4 MiB.
+    assert os.stat(copy).st_blocks * 512 < 4 * 1024 * 1024
+    cpi("delete_snapshot", snapshot)
+    cpi("delete_snapshot", snapshot)
+    assert not copy.exists()
+
+
+def test_set_disk_metadata_is_kept_with_the_disk(cpi: Cpi) -> None:
+    import json
+
+    disk = cpi("create_disk", 1024, {}, None)
+    cpi("set_disk_metadata", disk, {"deployment": "zookeeper", "instance_index": "0"})
+    record = json.loads((cpi.store / "disks" / f"disk-{disk}.json").read_text())
+    assert record["metadata"] == {"deployment": "zookeeper", "instance_index": "0"}
+
+
+def test_calculate_vm_cloud_properties_feeds_create_vm(cpi: Cpi) -> None:
+    props = cpi("calculate_vm_cloud_properties", {"ram": 512, "cpu": 2, "ephemeral_disk_size": 2048})
+    assert props == {"cpu": 2, "ram": 512, "disk": 2048}
+    vm, _ = cpi.create_vm(cpi.new_stemcell(), props=props)
+    assert vmx_of(cpi, vm)["memsize"] == "512"
+    error = cpi.error("calculate_vm_cloud_properties", {"ram": 512})
+    assert error["type"] == "Bosh::Clouds::CpiError" and "'cpu'" in error["message"]
+
+
+def test_reboot_vm_leaves_it_running(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    cpi("reboot_vm", vm)
+    view = cpi.host.vm(str(cpi.vmx(vm)))
+    assert view.power is Power.RUNNING
+
+
+def test_secrets_never_reach_the_log(cpi: Cpi) -> None:
+    vm = cpi.raw("create_vm", "agent-1", cpi.new_stemcell(), {}, MANUAL, [], ENV)
+    assert vm["error"] is None and "mbus-Secret" not in vm["log"]
+    assert "create_vm" in vm["log"]
+
+
+def test_create_vm_result_carries_the_input_networks(cpi: Cpi) -> None:
+    vm, networks = cpi.create_vm(cpi.new_stemcell())
+    expected = {k: {**v, "mac": networks["default"]["mac"], "preconfigured": False} for k, v in MANUAL.items()}
+    assert networks == expected
+
+
+def test_template_without_cdrom_gets_one_on_ide1(cpi: Cpi) -> None:
+    cid = cpi.new_stemcell()
+    template = cpi.store / f"cs-{cid}" / f"cs-{cid}.vmx"
+    template.write_text("".join(line for line in template.read_text().splitlines(True) if not line.startswith("sata0")))
+    vm, _ = cpi.create_vm(cid)
+    assert str(devices.cdroms(vmx_of(cpi, vm))[0].slot) == "ide1:0"
+    assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
+
