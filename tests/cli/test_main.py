@@ -1,0 +1,83 @@
+"""The root command: help, global options, the error edge, logging."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from tests.cli.conftest import Vmtk
+from tests.cli.expect import assert_error, assert_ok
+from toolkit.cli.app import App, Settings
+from toolkit.cli.main import cli
+from toolkit.vmrun import HostType
+
+GROUPS = ("vm", "guest", "vmx", "iso", "disk", "stemcell", "bootstrap", "sim", "demo")
+
+
+def test_help_lists_every_group_and_explains_completion(vmtk: Vmtk) -> None:
+    text = assert_ok(vmtk("--help")).stdout
+    for name in GROUPS:
+        assert f"  {name} " in text
+    assert "_VMTK_COMPLETE=bash_source vmtk" in text
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_each_group_has_help(vmtk: Vmtk, name: str) -> None:
+    text = assert_ok(vmtk(name, "--help")).stdout
+    assert text.startswith("Usage: ") and len(text.splitlines()) > 3
+
+
+def test_usage_errors_exit_2(vmtk: Vmtk) -> None:
+    assert vmtk("vm", "start").exit_code == 2
+    assert vmtk("no-such-group").exit_code == 2
+
+
+def test_missing_vmrun_says_how_to_point_at_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("toolkit.cli.app.STANDARD_VMRUN_PATHS", {})
+    result = CliRunner().invoke(cli, ["vm", "list"], obj=App())
+    line = assert_error(result, "--vmrun", "VMTK_VMRUN", "vmrun-sim")
+    assert "cannot find vmrun" in line
+
+
+def test_toolkit_errors_become_one_line_with_advice(vmtk: Vmtk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    line = assert_error(vmtk("vm", "start", str(tmp_path / "missing.vmx")))
+    assert "missing.vmx" in line or "cannot be found" in line
+
+
+def test_minus_vv_adds_the_traceback_on_stderr_only(vmtk: Vmtk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = vmtk("-vv", "vm", "start", str(tmp_path / "missing.vmx"))
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr and result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
+    assert result.stdout == ""
+
+
+def test_global_options_come_from_vmtk_variables(app: App, vmtk: Vmtk) -> None:
+    assert_ok(vmtk("vm", "list", env={"VMTK_GUEST_USER": "ops", "VMTK_HOST_TYPE": "ws"}))
+    assert app.settings.guest_user == "ops"
+
+
+def test_host_type_option_reaches_the_settings(app: App, vmtk: Vmtk) -> None:
+    assert_ok(vmtk("-T", "fusion", "iso", "--help"))
+    assert app.settings.host_type is HostType.FUSION
+
+
+def test_an_unknown_host_type_is_a_usage_error(vmtk: Vmtk) -> None:
+    assert vmtk("-T", "esx", "vm", "list").exit_code == 2
+
+
+def test_password_comes_from_the_named_variable_never_argv(app: App) -> None:
+    app.environ = {"MY_PW": "s3cret"}
+    app.settings = Settings(guest_password_env="MY_PW", guest_user="u")
+    assert app.credentials().password == "s3cret"
+
+
+def test_a_named_but_unset_password_variable_is_an_error(app: App, vmtk: Vmtk, vmx: str) -> None:
+    app.environ = {}
+    assert_error(vmtk("--guest-password-env", "NOPE", "guest", "ps", vmx), "NOPE")
+
+
+def test_without_a_variable_the_password_is_prompted_hidden(app: App, vmtk: Vmtk, running_vmx: str) -> None:
+    app.environ = {}
+    result = assert_ok(vmtk("guest", "ps", running_vmx, input="c1oudc0w\n"))
+    assert "Guest password" in result.stderr and "c1oudc0w" not in result.stdout + result.stderr

@@ -1,0 +1,56 @@
+"""``vmtk sim``: the simulator's state directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.conftest import Vmtk
+from tests.cli.expect import assert_ok
+from toolkit.sim import SimHost
+
+
+def test_up_writes_knobs_and_prints_how_to_use_it(vmtk: Vmtk, tmp_path: Path) -> None:
+    home = tmp_path / "simhome"
+    out = assert_ok(vmtk("sim", "up", "--home", str(home), "--product", "player", "--boot-delay", "0",
+                         "--latency", "start=0.5")).stdout
+    knobs = json.loads((home / "sim.json").read_text())
+    assert knobs == {"product": "player", "boot_delay": 0.0, "latency": {"start": 0.5}}
+    assert f"VMRUN_SIM_HOME={home}" in out and "VMTK_VMRUN=" in out
+
+
+def test_up_takes_the_home_from_vmrun_sim_home(vmtk: Vmtk, tmp_path: Path) -> None:
+    home = tmp_path / "from-env"
+    assert_ok(vmtk("sim", "up", env={"VMRUN_SIM_HOME": str(home)}))
+    assert (home / "sim.json").exists()
+
+
+def test_up_rejects_a_bad_latency(vmtk: Vmtk, tmp_path: Path) -> None:
+    result = vmtk("sim", "up", "--home", str(tmp_path / "h"), "--latency", "start")
+    assert result.exit_code == 2 and "VERB=SECONDS" in result.stderr
+
+
+def test_status_shows_power_tools_and_agent(vmtk: Vmtk, sim: SimHost, running_vmx: str, vmx: str) -> None:
+    sim.clock.advance(5)
+    rows = json.loads(assert_ok(vmtk("sim", "status", "--home", str(sim.home.root), "--json")).stdout)
+    mine = next(r for r in rows if r["vmx"] == running_vmx)
+    assert mine["power"] == "running" and mine["tools"] == "running"
+    # No settings CD-ROM: the simulated agent refuses to start and says why.
+    assert mine["agent"] == "failed" and mine["reason"]
+    text = assert_ok(vmtk("sim", "status", "--home", str(sim.home.root))).stdout
+    assert text.splitlines()[0].split()[:4] == ["VMX", "POWER", "TOOLS", "AGENT"]
+
+
+def test_reset_forgets_state_but_keeps_knobs(vmtk: Vmtk, sim: SimHost, running_vmx: str) -> None:
+    home = str(sim.home.root)
+    assert_ok(vmtk("sim", "reset", "--home", home, "--yes"))
+    assert json.loads(assert_ok(vmtk("sim", "status", "--home", home, "--json")).stdout) == []
+    assert (sim.home.root / "sim.json").exists()
+    assert_ok(vmtk("sim", "reset", "--home", home, "--yes", "--knobs"))
+    assert not (sim.home.root / "sim.json").exists()
+
+
+def test_reset_asks_first(vmtk: Vmtk, sim: SimHost, running_vmx: str) -> None:
+    result = vmtk("sim", "reset", "--home", str(sim.home.root), input="n\n")
+    assert result.exit_code == 1
+    assert (sim.home.root / "state.json").exists()
