@@ -16,6 +16,7 @@ import codecs
 import itertools
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from toolkit.errors import DuplicateKeyError, VmxError, VmxSyntaxError
@@ -110,6 +111,9 @@ class Vmx:
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
 
     def __len__(self) -> int:
         return len(self._index)
