@@ -71,6 +71,13 @@ class Cpi:
     def calls(self) -> int:
         return len(self.host.calls())
 
+    def next_call(self, verb: str) -> int:
+        """The 1-based number the next ``verb`` run will have (faults are keyed on it)."""
+        return 1 + sum(1 for call in self.host.calls() if verb in call["argv"])
+
+    def fail_next(self, verb: str, output: str = "", **fault: Any) -> None:
+        self.host.configure(faults=[{"verb": verb, "nth": self.next_call(verb), "output": output, **fault}])
+
     def vm_dir(self, cid: str) -> Path:
         return self.store / f"vm-{cid}"
 
@@ -104,8 +111,8 @@ def make_config(store: Path, **vmrun: Any) -> CpiConfig:
 def make_cpi(tmp_path: Path) -> Callable[..., Cpi]:
     from toolkit.sim import SimHost
 
-    def make(**vmrun: Any) -> Cpi:
-        clock = FakeClock()
+    def make(clock: Any = None, **vmrun: Any) -> Cpi:
+        clock = clock or FakeClock()
         host = SimHost(tmp_path / "sim", clock=clock)
         host.configure(boot_delay=0)
         store = tmp_path / "store"
