@@ -1,0 +1,45 @@
+"""The simulated host a lab uses when no real vmrun is configured.
+
+Its state lives in ``<workdir>/sim`` so every pytest-xdist worker of a session
+shares one simulated host, as they would share one real VMware host. The guest
+account is set to the lab's credentials and boots are short. The default
+template is the repository's fixture stemcell when it is there (a source
+checkout), else a small VM written by the simulator. Only the lab imports this
+module, and only when it runs against the simulator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import toolkit
+from toolkit.clock import Clock
+from toolkit.sim import SimHost
+
+BOOT_DELAY = 0.3  # long enough that a VM really waits for Tools, short enough for big suites
+LOCK_TIMEOUT = 120.0
+FIXTURE_STEMCELL = Path(toolkit.__file__).resolve().parents[1] / "fixtures" / "stemcell" / "image"
+DEFAULT_NAME = "sim-default"
+
+
+def open_simulator(workdir: str, user: str, password: str, *, clock: Clock) -> SimHost:
+    """The simulated host under ``workdir``, accepting ``user``/``password`` in its guests."""
+    sim = SimHost(Path(workdir) / "sim", clock=clock)
+    runner = sim.runner()
+    runner.mkdir(workdir)
+    with runner.lock(runner.path.join(workdir, "sim.lock"), timeout=LOCK_TIMEOUT):
+        sim.configure(boot_delay=BOOT_DELAY, guest_user=user, guest_password=password)
+    return sim
+
+
+def default_template(sim: SimHost, templates_dir: str) -> str:
+    """The fixture stemcell, or a small simulator-made VM (made once, under a lock)."""
+    if FIXTURE_STEMCELL.is_file():
+        return str(FIXTURE_STEMCELL)
+    runner = sim.runner()
+    vmx = runner.path.join(templates_dir, DEFAULT_NAME, f"{DEFAULT_NAME}.vmx")
+    runner.mkdir(templates_dir)
+    with runner.lock(runner.path.join(templates_dir, "default.lock"), timeout=LOCK_TIMEOUT):
+        if not runner.exists(vmx):
+            sim.make_vm(vmx)
+    return vmx
