@@ -1,0 +1,68 @@
+"""``vmtk store``: listing a CPI store and collecting what no CID owns."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Vmtk
+from tests.cli.expect import assert_ok
+
+
+def _id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> dict[str, Path]:
+    """A store with one of everything that is owned, and one of each kind of orphan."""
+    root = tmp_path / "store"
+    stemcell, vm, half_vm, disk, lone = _id(), _id(), _id(), _id(), _id()
+    paths = {
+        "root": root,
+        "stemcell": root / f"cs-{stemcell}" / f"cs-{stemcell}.vmx",
+        "vm": root / f"vm-{vm}" / f"vm-{vm}.vmx",
+        "half_vm": root / f"vm-{half_vm}" / "env.json",
+        "disk": root / "disks" / f"disk-{disk}.vmdk",
+        "disk_record": root / "disks" / f"disk-{disk}.json",
+        "lone_record": root / "disks" / f"disk-{lone}.json",
+        "foreign": root / "notes.txt",
+        "lock": root / ".locks" / f"vm-{vm}.lock",
+    }
+    for name, path in paths.items():
+        if name != "root":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{}")
+    return paths
+
+
+def test_list_shows_owned_resources(vmtk: Vmtk, store: dict[str, Path]) -> None:
+    rows = json.loads(assert_ok(vmtk("store", "list", str(store["root"]), "--json")).stdout)
+    kinds = sorted(r["kind"] for r in rows)
+    assert kinds == ["disk", "stemcell", "vm", "vm"]
+    assert any(r["path"] == str(store["disk"]) for r in rows)
+    assert "KIND" in assert_ok(vmtk("store", "list", str(store["root"]))).stdout
+
+
+def test_gc_is_a_dry_run_by_default(vmtk: Vmtk, store: dict[str, Path]) -> None:
+    out = assert_ok(vmtk("store", "gc", str(store["root"]))).stdout
+    for orphan in ("half_vm", "lone_record", "foreign"):
+        assert str(store[orphan] if orphan != "half_vm" else store[orphan].parent) in out
+    assert all(p.exists() for p in store.values())
+
+
+def test_gc_delete_removes_orphans_only(vmtk: Vmtk, store: dict[str, Path]) -> None:
+    assert_ok(vmtk("store", "gc", str(store["root"]), "--delete"))
+    assert not store["half_vm"].parent.exists()
+    assert not store["lone_record"].exists() and not store["foreign"].exists()
+    for kept in ("stemcell", "vm", "disk", "disk_record", "lock"):
+        assert store[kept].exists(), kept
+    assert assert_ok(vmtk("store", "gc", str(store["root"]))).stdout == ""
+
+
+def test_an_empty_or_missing_store_lists_nothing(vmtk: Vmtk, tmp_path: Path) -> None:
+    assert json.loads(assert_ok(vmtk("store", "list", str(tmp_path / "none"), "--json")).stdout) == []
+    assert assert_ok(vmtk("store", "gc", str(tmp_path / "none"))).stdout == ""
