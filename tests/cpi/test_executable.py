@@ -72,3 +72,39 @@ def test_info_loads_no_driver_and_starts_no_program(config: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.decode().strip().splitlines()[-1] == "[]"
+
+
+def test_lifecycle_through_the_executable_against_vmrun_sim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.cpi.conftest import ENV, MANUAL, STEMCELL_CDROM
+    from toolkit.sim import SimHost
+
+    home = tmp_path / "sim"
+    SimHost(home).configure(boot_delay=0)
+    monkeypatch.setenv("VMRUN_SIM_HOME", str(home))
+    store = tmp_path / "store"
+    config = tmp_path / "cpi.json"
+    config.write_text(json.dumps({"cloud": {"properties": {
+        "agent": {"mbus": f"https://mbus:{SECRET}@0.0.0.0:6868"},
+        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": str(EXECUTABLE.with_name("vmrun-sim"))},
+    }}}))
+    stemcell = "5a5a5a5a-0000-4000-8000-000000000001"
+    template = SimHost(home).make_vm(str(store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx"))
+    with open(template, "a", encoding="utf-8") as handle:
+        handle.write(STEMCELL_CDROM)
+
+    def call(method: str, *args: object) -> object:
+        body = {"method": method, "arguments": list(args), "context": {"director_uuid": "d"}, "api_version": 2}
+        response, stderr = run_cpi(json.dumps(body).encode(), str(config))
+        assert response["error"] is None, (response, stderr[-2000:])
+        assert SECRET not in stderr + json.dumps(response)
+        return response["result"]
+
+    vm, networks = call("create_vm", "agent-x", stemcell, {"disk": 128}, MANUAL, [], ENV)
+    assert SimHost(home).vm(str(store / f"vm-{vm}" / f"vm-{vm}.vmx")).agent.status.value == "running"
+    disk = call("create_disk", 512, {}, vm)
+    assert call("attach_disk", vm, disk) == "2"
+    call("detach_disk", vm, disk)
+    call("delete_vm", vm)
+    call("delete_disk", disk)
+    call("delete_stemcell", stemcell)
+    assert sorted(p.name for p in store.iterdir() if not p.name.startswith(".")) == ["disks"]
