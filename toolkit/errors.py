@@ -44,7 +44,8 @@ messages. Nothing in the toolkit returns ``None`` to mean failure.
     │   └── OvfError                 the OVF descriptor is missing, malformed or absurd
     ├── OvftoolError                 ovftool answered with an error
     ├── WaitTimeout                  a condition did not become true in time
-    └── ConfigError                  settings are invalid; lists every problem
+    ├── ConfigError                  settings are invalid; lists every problem
+    └── ReleaseBuildError            the BOSH release could not be built (release/ builder)
 
 Exceptions marked ``transient = True`` may succeed when retried; ``retry`` in
 ``toolkit.clock`` retries only those.
@@ -310,3 +311,7 @@ class ConfigError(ToolkitError):
     def __init__(self, problems: Sequence[str], *, subject: str = "configuration") -> None:
         self.problems = tuple(problems)
         super().__init__(f"invalid {subject}: " + "; ".join(self.problems))
+
+
+class ReleaseBuildError(ToolkitError):
+    """``make release`` failed: a tool, a pinned file or a release source is missing or wrong."""
