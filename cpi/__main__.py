@@ -14,9 +14,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from cpi.protocol import Response
+from cpi.protocol import Request, Response
+
+if TYPE_CHECKING:
+    from cpi.cloud import Cloud
+    from cpi.config import CpiConfig
 
 USAGE = "usage: bosh-vmrun-cpi CONFIG_PATH  (request JSON on stdin, response JSON on stdout)"
 
@@ -40,10 +44,10 @@ def _respond(args: list[str], raw: bytes) -> Response:
 
         config = _load_config(_config_path(args))
         return dispatch(raw, lambda request: _build(config, request))
-    except Exception as exc:  # noqa: BLE001 - the caller must always get JSON
+    except Exception as exc:
         from cpi.errors import translate
 
-        logging.getLogger("cpi").error("cannot serve the request", exc_info=True)
+        logging.getLogger("cpi").exception("cannot serve the request")
         return Response(error=translate(exc))
 
 
@@ -58,7 +62,7 @@ def _config_path(args: list[str]) -> str:
     return args[0]
 
 
-def _load_config(path: str):  # type: ignore[no-untyped-def]
+def _load_config(path: str) -> CpiConfig:
     from cpi.config import CpiConfig
     from cpi.errors import CpiError
 
@@ -70,7 +74,7 @@ def _load_config(path: str):  # type: ignore[no-untyped-def]
     return CpiConfig.from_json(text)
 
 
-def _build(config, request):  # type: ignore[no-untyped-def]
+def _build(config: CpiConfig, request: Request) -> Cloud:
     from cpi.factory import build_cloud
 
     return build_cloud(config, request)

@@ -13,6 +13,8 @@ then the disk's (always in that order).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from cpi import agent_env, vm_settings, vmx_edit
 from cpi.disks import Disks
@@ -22,9 +24,10 @@ from cpi.power import Power
 from cpi.store import DISKS, Store
 from cpi.vms import Vms
 from toolkit import devices
-from toolkit.vmx import read_vmx, write_vmx
+from toolkit.vmx import Vmx, read_vmx, write_vmx
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Attachments:
@@ -77,7 +80,7 @@ class Attachments:
         found = (self.store.disk_cid_of(p) for _s, p in vmx_edit.persistent_attachments(config, self.store.join(DISKS)))
         return [d for d in found if d is not None]
 
-    def _edit(self, vmx: str, change):  # type: ignore[no-untyped-def]
+    def _edit(self, vmx: str, change: Callable[[Vmx], T]) -> T:
         # Re-read after the stop: VMware rewrote the file when the VM powered off.
         config = read_vmx(self.store.runner, vmx)
         result = change(config)

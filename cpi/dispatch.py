@@ -20,7 +20,14 @@ from typing import Any
 
 from cpi import arguments as arg
 from cpi.cloud import Cloud
-from cpi.errors import CpiError, CpiFailure, MethodNotImplemented, NotSupported, render, translate
+from cpi.errors import (
+    CpiError,
+    CpiFailure,
+    MethodNotImplemented,
+    NotSupported,
+    render,
+    translate,
+)
 from cpi.ids import DiskCid, SnapshotCid, StemcellCid, VmCid
 from cpi.protocol import ApiVersion, Request, Response
 
@@ -50,7 +57,7 @@ def _answer(raw: bytes | str, build: Callable[[Request], Cloud]) -> tuple[Any, C
         request = Request.parse(raw)
         log.info("%s request_id=%s api_version=%d", request.method, request.request_id, request.api_version)
         return _call(request, build), None
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a BOSH error
+    except Exception as exc:
         error = translate(exc)
         method = request.method if request else "request"
         log.error("%s failed: %s (%s)", method, render(exc), error.bosh_type, exc_info=_with_trace(exc))
@@ -116,15 +123,13 @@ class _Adapters:
         self, agent_id: object, stemcell_cid: object, cloud_properties: object,
         networks: object, disk_cids: object = None, environment: object = None,
     ) -> Any:
-        request = dict(
-            agent_id=arg.text(agent_id, "agent_id"),
-            stemcell=arg.cid(StemcellCid, stemcell_cid, "stemcell_cid"),
-            cloud_properties=arg.mapping(cloud_properties, "cloud_properties"),
-            networks=arg.mapping(networks, "networks"),
-            disk_cids=arg.cid_list(DiskCid, disk_cids, "disk_cids"),
-            env=arg.mapping(environment, "environment"),
+        agent = arg.text(agent_id, "agent_id")
+        stemcell = arg.cid(StemcellCid, stemcell_cid, "stemcell_cid")
+        props, nets = arg.mapping(cloud_properties, "cloud_properties"), arg.mapping(networks, "networks")
+        disks, env = arg.cid_list(DiskCid, disk_cids, "disk_cids"), arg.mapping(environment, "environment")
+        created = self.cloud.vms.create(
+            agent_id=agent, stemcell=stemcell, cloud_properties=props, networks=nets, disk_cids=disks, env=env,
         )
-        created = self.cloud.vms.create(**request)
         return [str(created.cid), created.networks] if self.api is ApiVersion.V2 else str(created.cid)
 
     def delete_vm(self, vm_cid: object) -> None:
@@ -220,7 +225,10 @@ class _LogLines(logging.Handler):
         super().__init__(logging.INFO)
         self.lines = lines
         # Requests served in parallel threads (tests) keep their own lines.
-        self.addFilter(lambda record, me=threading.get_ident(): record.thread == me)
+        self._thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self._thread
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -52,7 +52,7 @@ class Store:
         self.lock_timeout = lock_timeout
 
     def join(self, *parts: str) -> str:
-        return self.runner.path.join(self.root, *parts)
+        return str(self.runner.path.join(self.root, *parts))
 
     # --- stemcells -------------------------------------------------------------------
 

@@ -122,9 +122,15 @@ def _bootstrap(raw: object, problems: list[str]) -> BootstrapSpec | None:
         return None
     min_wait = _wait(raw, "min_wait_seconds", 0.0, problems)
     max_wait = _wait(raw, "max_wait_seconds", 600.0, problems)
-    from toolkit.bootstrap import BootstrapSpec  # the guest driver: only when a bootstrap is asked for
+    from toolkit.bootstrap import (
+        BootstrapSpec,  # the guest driver: only when a bootstrap is asked for
+    )
 
-    return BootstrapSpec(*(raw[k] for k in BOOTSTRAP_TEXT_KEYS), min_wait=min_wait, max_wait=max_wait)
+    return BootstrapSpec(
+        script=raw["script_content"], script_path=raw["script_path"], interpreter=raw["interpreter_path"],
+        user=raw["username"], password=raw["password"], ready_process=raw["ready_process_name"],
+        min_wait=min_wait, max_wait=max_wait,
+    )
 
 
 def _wait(raw: Mapping[str, Any], key: str, default: float, problems: list[str]) -> float:

@@ -30,7 +30,8 @@ from cpi.power import Power
 from cpi.stemcells import Stemcells
 from cpi.store import Store
 from cpi.vm_properties import NicSpec, VmProperties, nic_specs
-from toolkit import devices, errors as tk, vmdk
+from toolkit import devices, vmdk
+from toolkit import errors as tk
 from toolkit.clock import Clock
 from toolkit.vmrun import CloneKind, HostType, Vmrun
 from toolkit.vmx import Vmx, read_vmx, write_vmx
@@ -142,8 +143,8 @@ class Vms:
                 self._unregister(cid, self.store.vm_vmx(cid))
             self.store.runner.remove_tree(self.store.vm_dir(cid))
             self.store.forget_lock(cid)
-        except Exception:  # noqa: BLE001 - report the create failure, not the cleanup's
-            log.error("cleaning up VM %s after a failed create_vm", cid, exc_info=True)
+        except Exception:
+            log.exception("cleaning up VM %s after a failed create_vm", cid)
         return not self.store.runner.exists(self.store.vm_dir(cid))
 
     # --- the rest of the lifecycle --------------------------------------------------------

@@ -39,7 +39,7 @@ def test_create_env_sequence_costs_at_most_12_runs_and_leaves_a_running_agent(cp
 
     step("info")
     stemcell = cpi.new_stemcell()
-    vm, networks = step("create_vm", "agent-1", stemcell, {"cpu": 2, "ram": 2048, "disk": 1024}, MANUAL, [], ENV)
+    vm, _networks = step("create_vm", "agent-1", stemcell, {"cpu": 2, "ram": 2048, "disk": 1024}, MANUAL, [], ENV)
     view = cpi.host.vm(str(cpi.vmx(vm)))
     assert view.power is Power.RUNNING and view.agent.status is AgentStatus.RUNNING, view.agent
     step("set_vm_metadata", vm, {"deployment": "bosh", "instance_group": "director", "index": "0", "name": "bosh/0"})
@@ -281,7 +281,7 @@ def test_secrets_never_reach_the_log(cpi: Cpi) -> None:
 
 
 def test_create_vm_result_carries_the_input_networks(cpi: Cpi) -> None:
-    vm, networks = cpi.create_vm(cpi.new_stemcell())
+    _vm, networks = cpi.create_vm(cpi.new_stemcell())
     expected = {k: {**v, "mac": networks["default"]["mac"], "preconfigured": False} for k, v in MANUAL.items()}
     assert networks == expected
 
