@@ -114,7 +114,7 @@ def test_set_on_an_existing_key_rewrites_only_that_line_keeping_its_spelling() -
     vmx = Vmx.parse(data)
     vmx.set("displayName", "web-1")
     assert changed_lines(data, vmx.dumps()) == [(b'displayname = "vm-virtualmachine"\n', b'displayname = "web-1"\n')]
-    assert [key for key in vmx.keys() if key.lower() == "displayname"] == ["displayname"]
+    assert [key for key in vmx if key.lower() == "displayname"] == ["displayname"]
 
 
 def test_set_keeps_odd_spacing_trailing_comments_and_bare_style() -> None:
