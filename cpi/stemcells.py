@@ -38,7 +38,9 @@ class Stemcells:
         self.ovftool = ovftool
 
     def create(self, image_path: str, cloud_properties: dict[str, Any]) -> StemcellCid:
-        from toolkit.stemcell import import_image  # tar/OVF/VMDK machinery: only when importing
+        from toolkit.stemcell import (
+            import_image,  # tar/OVF/VMDK machinery: only when importing
+        )
 
         cid = StemcellCid.new()
         directory = self.store.stemcell_dir(cid)
@@ -80,7 +82,7 @@ class Stemcells:
                 self._remove(cid)
 
     def users(self, cid: StemcellCid) -> list[VmCid]:
-        """VMs whose files refer to this stemcell (its record, .vmx or .vmsd name the template)."""
+        """VMs that are linked clones of this stemcell."""
         return [vm for vm in self.store.vm_cids() if self._uses(vm, cid)]
 
     def record_clone(self, vm: VmCid, cid: StemcellCid) -> None:
@@ -93,16 +95,15 @@ class Stemcells:
             return None  # no record, or a damaged one: unknown
 
     def _uses(self, vm: VmCid, cid: StemcellCid) -> bool:
+        """A linked clone: recorded at clone time, or (after a crash before that) its .vmsd's
+        ``cloneOf0`` names the template. A full copy (Player) needs no template."""
         if self.stemcell_of(vm) == cid:
             return True
-        needle = cid.name.encode()
-        for suffix in (".vmsd", ".vmx"):
-            try:
-                if needle in self.store.runner.read_bytes(self.store.vm_file(vm, vm.name + suffix)):
-                    return True
-            except HostFileNotFound:
-                continue
-        return False
+        try:
+            vmsd = self.store.runner.read_bytes(self.store.vm_file(vm, vm.name + ".vmsd"))
+        except HostFileNotFound:
+            return False
+        return self.store.stemcell_dir(cid).encode() in vmsd
 
     def _remove(self, cid: StemcellCid) -> None:
         self.store.runner.remove_tree(self.store.stemcell_dir(cid))

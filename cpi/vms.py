@@ -105,19 +105,22 @@ class Vms:
         with self.store.lock_for(stemcell):
             template = self.stemcells.template(stemcell)
             with step(f"Cloning stemcell '{stemcell}' to '{vmx}'"):
-                self._clone_files(template, vmx, cid)
-            self.stemcells.record_clone(cid, stemcell)
+                linked = self._clone_files(template, vmx, cid)
+            if linked:  # the clone's disk is a child of the template's: keep the template for it
+                self.stemcells.record_clone(cid, stemcell)
         return vmx
 
-    def _clone_files(self, template: str, vmx: str, cid: VmCid) -> None:
+    def _clone_files(self, template: str, vmx: str, cid: VmCid) -> bool:
+        """Clone ``template``; ``True`` for a linked clone, ``False`` for a full copy (Player)."""
         if self.vmrun.host_type is not HostType.PLAYER:
             try:
                 snapshot = _clone_snapshot(self.store, template)
                 self.vmrun.clone(template, vmx, CloneKind.LINKED, snapshot=snapshot, name=cid.name)
-                return
+                return True
             except tk.NotSupportedError:
                 log.info("this host cannot clone (Player): copying the stemcell's files")
         self._copy_template(template, vmx, cid)
+        return False
 
     def _copy_template(self, template: str, vmx: str, cid: VmCid) -> None:
         """A full copy for Player: the template's disks keep their names, the .vmx gets the VM's."""

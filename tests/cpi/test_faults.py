@@ -29,8 +29,9 @@ def test_player_cannot_clone_so_the_template_is_copied(cpi: Cpi) -> None:
     assert (cpi.vm_dir(vm) / f"cs-{stemcell}-disk1.vmdk").exists()
     assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
     cpi("delete_stemcell", stemcell)  # a full copy does not need the template
-    cpi("delete_vm", vm)
     assert not (cpi.store / f"cs-{stemcell}").exists()
+    cpi("reboot_vm", vm)
+    assert cpi.host.vm(str(cpi.vmx(vm))).power is Power.RUNNING
 
 
 def test_failed_start_after_attach_edit_reports_what_was_being_done(cpi: Cpi) -> None:
@@ -70,3 +71,14 @@ def test_delete_vm_fault_on_delete_is_reported_and_retry_succeeds(cpi: Cpi) -> N
     assert cpi("has_vm", vm) is True  # not silently forgotten
     cpi("delete_vm", vm)
     assert cpi("has_vm", vm) is False
+
+
+def test_linked_clone_without_its_record_still_protects_the_template(cpi: Cpi) -> None:
+    # As after a crash between `vmrun clone` and writing the clone's record.
+    stemcell = cpi.new_stemcell()
+    vm, _ = cpi.create_vm(stemcell)
+    (cpi.vm_dir(vm) / "stemcell").unlink()
+    cpi("delete_stemcell", stemcell)
+    assert (cpi.store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx").exists()
+    cpi("reboot_vm", vm)
+    assert cpi.host.vm(str(cpi.vmx(vm))).power is Power.RUNNING
