@@ -26,7 +26,7 @@ def format_mac(n: int) -> str:
     """The ``n``-th address of VMware's manual range."""
     if not 0 <= n < MAC_SPACE:
         raise ValueError(f"MAC index {n} outside 0..{MAC_SPACE - 1}")
-    return "00:50:56:{:02x}:{:02x}:{:02x}".format(n >> 16, (n >> 8) & 0xFF, n & 0xFF)
+    return f"00:50:56:{n >> 16:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
 
 
 def allocate(store: Store, vm: VmCid, count: int, *, draw: Callable[[int], int] = secrets.randbelow) -> list[str]:
