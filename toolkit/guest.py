@@ -20,7 +20,7 @@ import logging
 import ntpath
 import posixpath
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -85,6 +85,22 @@ def script_path(name: str) -> str:
 
 def _script_bytes(name: str) -> bytes:
     return importlib.resources.files("toolkit.guest_scripts").joinpath(name).read_bytes()
+
+
+def wrapper_argv(os: GuestOs, guest_dir: str, command: Sequence[str]) -> list[str]:
+    """The guest command line running ``command`` through the capturing wrapper in ``guest_dir``."""
+    flavour = _FLAVOURS[os]
+    return [*flavour.launcher, flavour.path.join(guest_dir, flavour.wrapper), guest_dir, *command]
+
+
+def script_file(os: GuestOs, text: str, interpreter: str | None) -> tuple[tuple[str, ...], str, bytes]:
+    """How to run a script: (interpreter and flags, file name, file bytes)."""
+    data = text.encode("utf-8")
+    if interpreter is not None:
+        return (interpreter,), "script", data
+    if os is GuestOs.WINDOWS:
+        return (POWERSHELL, *POWERSHELL_FLAGS), "script.ps1", UTF8_BOM + data
+    return (LINUX_SHELL,), "script.sh", data
 
 
 class Guest:
@@ -181,24 +197,16 @@ class Guest:
         on_output: OutputCallback | None = None,
     ) -> GuestResult:
         """Copy ``text`` into the guest and run it (default: ``/bin/sh``, or PowerShell on Windows)."""
-        launcher, name, data = self._script(text, interpreter)
+        launcher, name, data = script_file(self._os, text, interpreter)
         with self._workspace() as space:
             script = space.put(name, data)
             return self._captured(space, (*launcher, script), timeout, on_output)
 
-    def _script(self, text: str, interpreter: str | None) -> tuple[tuple[str, ...], str, bytes]:
-        data = text.encode("utf-8")
-        if interpreter is not None:
-            return (interpreter,), "script", data
-        if self._os is GuestOs.WINDOWS:
-            return (POWERSHELL, *POWERSHELL_FLAGS), "script.ps1", UTF8_BOM + data
-        return (LINUX_SHELL,), "script.sh", data
-
     def _captured(
         self, space: _Workspace, command: tuple[str, ...], timeout: float, on_output: OutputCallback | None
     ) -> GuestResult:
-        wrapper = space.put(self._flavour.wrapper, _script_bytes(self._flavour.wrapper))
-        argv = [*self._flavour.launcher, wrapper, space.guest, *command]
+        space.put(self._flavour.wrapper, _script_bytes(self._flavour.wrapper))
+        argv = wrapper_argv(self._os, space.guest, command)
         launcher, launch_args = argv[0], argv[1:]
         started = self._clock.monotonic()
         try:
