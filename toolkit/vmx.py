@@ -285,3 +285,8 @@ def write_vmx(runner: Runner, path: str, vmx: Vmx) -> None:
     # would otherwise replace it with a file that lost that bit.
     runner.write_bytes(path, data, mode=0o755 if data.startswith(b"#!") else None)
     log.debug("wrote %s (%d bytes)", path, len(data))
+
+
+def is_true(value: str | None) -> bool:
+    """VMware's reading of a boolean: TRUE/FALSE in any case (ovftool writes "true")."""
+    return (value or "").strip().lower() in ("true", "yes", "1")
