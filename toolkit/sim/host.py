@@ -154,10 +154,12 @@ class SimRunner:
         timeout: float,
         stdin: bytes | None = None,
         on_output: OutputSink | None = None,
+        detach: bool = False,
     ) -> Completed:
+        # ``detach``: simulated VMs live in the state dir, so they outlive any caller already.
         name = posixpath.basename(argv[0]) if argv else ""
         if name not in self._host.vmrun_names + self._host.ovftool_names:
-            return self._local.run(argv, timeout=timeout, stdin=stdin, on_output=on_output)
+            return self._local.run(argv, timeout=timeout, stdin=stdin, on_output=on_output, detach=detach)
         clock = self._host.clock
         started = clock.monotonic()
         try:

@@ -1,0 +1,40 @@
+"""Every Runner implementation offers exactly the Runner protocol's methods and parameters.
+
+A caller written against ``Runner`` must work unchanged with the local, SSH and
+simulated runners; a parameter missing from one of them would only fail at run
+time on that host.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from toolkit.runner import LocalRunner, Runner
+from toolkit.sim.host import SimRunner
+from toolkit.ssh import SshRunner
+
+METHODS = sorted(
+    name for name, member in vars(Runner).items() if callable(member) and not name.startswith("_")
+)
+
+
+def _parameters(cls: type, name: str) -> list[tuple[str, object]]:
+    signature = inspect.signature(getattr(cls, name))
+    return [(p.name, p.kind) for p in signature.parameters.values()]
+
+
+@pytest.mark.parametrize("implementation", [LocalRunner, SshRunner, SimRunner])
+@pytest.mark.parametrize("method", METHODS)
+def test_implementation_matches_the_protocol(implementation: type, method: str) -> None:
+    assert _parameters(implementation, method) == _parameters(Runner, method)
+
+
+@pytest.mark.parametrize("implementation", [LocalRunner, SshRunner, SimRunner])
+def test_implementation_has_the_path_flavour(implementation: type) -> None:
+    assert isinstance(inspect.getattr_static(implementation, "path"), property)
+
+
+def test_the_protocol_covers_programs_and_files() -> None:
+    assert {"run", "read_bytes", "write_bytes", "open_read", "open_write", "lock", "rename"} <= set(METHODS)
