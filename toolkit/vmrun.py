@@ -50,6 +50,9 @@ RETRY_ATTEMPTS = 4
 RETRY_DELAY = 1.0
 RETRY_MAX_DELAY = 8.0
 RETRY_TOTAL = 60.0
+# A VM powered on by "start" must outlive the session that ran vmrun: over SSH to a
+# Windows host, Win32-OpenSSH kills the session's job object (and the VM with it).
+OUTLIVES_SESSION = frozenset({"start"})
 GUEST_EXIT_ANSWER = "Guest program exited with non-zero exit code"
 
 
@@ -314,7 +317,8 @@ class Vmrun:
     def _once(self, request: _Request, host_type: HostType) -> str:
         argv = self._argv(request, host_type)
         log.debug("vmrun %s %s", request.verb, request.vmx)
-        done = self._runner.run(argv, timeout=request.timeout)
+        detach = request.verb.lower() in OUTLIVES_SESSION
+        done = self._runner.run(argv, timeout=request.timeout, detach=detach)
         secrets = (self._vm_password, request.creds.password if request.creds else None)
         return out.judge(
             done,

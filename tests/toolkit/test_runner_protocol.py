@@ -38,3 +38,31 @@ def test_implementation_has_the_path_flavour(implementation: type) -> None:
 
 def test_the_protocol_covers_programs_and_files() -> None:
     assert {"run", "read_bytes", "write_bytes", "open_read", "open_write", "lock", "rename"} <= set(METHODS)
+
+
+class _Recorder:
+    """A stand-in host that only records how vmrun was asked to run."""
+
+    path = __import__("posixpath")
+
+    def __init__(self) -> None:
+        self.detached: list[tuple[str, bool]] = []
+
+    def run(self, argv, *, timeout, stdin=None, on_output=None, detach=False):  # type: ignore[no-untyped-def]
+        from toolkit.runner import Completed
+
+        verb = next(a for a in argv[3:] if not a.startswith("-"))
+        self.detached.append((verb, detach))
+        return Completed(tuple(argv), 0, "Total running VMs: 0\n" if verb == "list" else "", "")
+
+
+def test_vmrun_asks_only_start_to_outlive_the_session() -> None:
+    from toolkit.clock import FakeClock
+    from toolkit.vmrun import HostType, StopMode, Vmrun
+
+    host = _Recorder()
+    vmrun = Vmrun(host, binary="vmrun", host_type=HostType.WORKSTATION, clock=FakeClock())  # type: ignore[arg-type]
+    vmrun.start("/v/a.vmx")
+    vmrun.stop("/v/a.vmx", StopMode.HARD)
+    vmrun.list_running()
+    assert host.detached == [("start", True), ("stop", False), ("list", False)]
