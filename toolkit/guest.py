@@ -12,38 +12,37 @@ except through the Clock.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import enum
-import importlib.resources
 import logging
-import ntpath
-import posixpath
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from types import ModuleType
 
 from toolkit.clock import Clock, wait_until
-from toolkit.errors import CommandTimeout, GuestCommandError, GuestFileNotFoundError, ToolkitError, VmrunError
+from toolkit.errors import (
+    CommandTimeout,
+    GuestCommandError,
+    GuestFileNotFoundError,
+    ToolkitError,
+    VmrunError,
+)
+from toolkit.guest_wrapper import (
+    EXIT_FILE,
+    FLAVOURS,
+    STREAMS,
+    GuestOs,
+    OutputCallback,
+    Poller,
+    exit_code,
+    script_bytes,
+    script_file,
+    wrapper_argv,
+)
+from toolkit.guest_wrapper import POWERSHELL as POWERSHELL
+from toolkit.guest_wrapper import script_path as script_path
 from toolkit.vmrun import GuestCredentials, GuestProcess, ToolsState, Vmrun
 
 log = logging.getLogger(__name__)
-
-OutputCallback = Callable[[str, str], None]  # (stream: "stdout" | "stderr", new text)
-STREAMS = ("stdout", "stderr")
-EXIT_FILE = "exit-code"
-POLL_SECONDS = 0.5
-LINUX_SHELL = "/bin/sh"
-POWERSHELL = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
-POWERSHELL_FLAGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File")
-UTF8_BOM = b"\xef\xbb\xbf"  # Windows PowerShell 5 reads a BOM-less .ps1 in the ANSI code page
-
-
-class GuestOs(str, enum.Enum):
-    LINUX = "linux"
-    WINDOWS = "windows"
-
 
 @dataclass(frozen=True, slots=True)
 class GuestResult:
@@ -58,49 +57,6 @@ class GuestResult:
         if self.exit_code != 0:
             raise GuestCommandError(self.command, self.exit_code, self.stdout, self.stderr)
         return self
-
-
-@dataclass(frozen=True, slots=True)
-class _Flavour:
-    """What differs between guest operating systems."""
-
-    path: ModuleType
-    temp_root: str
-    wrapper: str
-    launcher: tuple[str, ...]  # runs the wrapper: interpreter and its flags
-
-
-_FLAVOURS = {
-    GuestOs.LINUX: _Flavour(posixpath, "/tmp", "run-captured.sh", (LINUX_SHELL,)),
-    GuestOs.WINDOWS: _Flavour(
-        ntpath, r"C:\Windows\Temp", "run-captured.ps1", (POWERSHELL, *POWERSHELL_FLAGS)
-    ),
-}
-
-
-def script_path(name: str) -> str:
-    """The one way to locate ``guest_scripts/<name>`` (on this machine, not the VMware host)."""
-    return str(importlib.resources.files("toolkit.guest_scripts").joinpath(name))
-
-
-def _script_bytes(name: str) -> bytes:
-    return importlib.resources.files("toolkit.guest_scripts").joinpath(name).read_bytes()
-
-
-def wrapper_argv(os: GuestOs, guest_dir: str, command: Sequence[str]) -> list[str]:
-    """The guest command line running ``command`` through the capturing wrapper in ``guest_dir``."""
-    flavour = _FLAVOURS[os]
-    return [*flavour.launcher, flavour.path.join(guest_dir, flavour.wrapper), guest_dir, *command]
-
-
-def script_file(os: GuestOs, text: str, interpreter: str | None) -> tuple[tuple[str, ...], str, bytes]:
-    """How to run a script: (interpreter and flags, file name, file bytes)."""
-    data = text.encode("utf-8")
-    if interpreter is not None:
-        return (interpreter,), "script", data
-    if os is GuestOs.WINDOWS:
-        return (POWERSHELL, *POWERSHELL_FLAGS), "script.ps1", UTF8_BOM + data
-    return (LINUX_SHELL,), "script.sh", data
 
 
 class Guest:
@@ -120,7 +76,7 @@ class Guest:
         self._creds = credentials
         self._clock = clock
         self._os = os
-        self._flavour = _FLAVOURS[os]
+        self._flavour = FLAVOURS[os]
 
     @property
     def vmrun(self) -> Vmrun:
@@ -205,7 +161,7 @@ class Guest:
     def _captured(
         self, space: _Workspace, command: tuple[str, ...], timeout: float, on_output: OutputCallback | None
     ) -> GuestResult:
-        space.put(self._flavour.wrapper, _script_bytes(self._flavour.wrapper))
+        space.put(self._flavour.wrapper, script_bytes(self._flavour.wrapper))
         argv = wrapper_argv(self._os, space.guest, command)
         launcher, launch_args = argv[0], argv[1:]
         started = self._clock.monotonic()
@@ -216,13 +172,13 @@ class Guest:
                 )
             else:
                 self._vmrun.run_in_guest(self._vmx, self._creds, launcher, launch_args, wait=False)
-                reported = _Poller(space, on_output, self._clock).until_done(
+                reported = Poller(space, on_output, self._clock).until_done(
                     started + timeout, command, timeout
                 )
         except CommandTimeout:
             self._kill_within(space.guest)
             raise
-        code = _exit_code(space.fetch(EXIT_FILE), reported)
+        code = exit_code(space.fetch(EXIT_FILE), reported)
         output = [(space.fetch(stream) or b"").decode("utf-8", errors="replace") for stream in STREAMS]
         return GuestResult(command, code, output[0], output[1], self._clock.monotonic() - started)
 
@@ -328,41 +284,3 @@ class _Workspace:
         except GuestFileNotFoundError:
             return None
         return self._runner.read_bytes(staged)
-
-
-class _Poller:
-    """Streams a ``-noWait`` program's output files until its exit-code file appears."""
-
-    def __init__(self, space: _Workspace, on_output: OutputCallback, clock: Clock) -> None:
-        self._space = space
-        self._on_output = on_output
-        self._clock = clock
-        self._seen = dict.fromkeys(STREAMS, 0)
-        self._decoders = {s: codecs.getincrementaldecoder("utf-8")(errors="replace") for s in STREAMS}
-
-    def until_done(self, deadline: float, command: tuple[str, ...], timeout: float) -> int | None:
-        while True:
-            # Exit file first: once it exists, the output files are complete.
-            done = self._space.fetch(EXIT_FILE) is not None
-            self._emit()
-            if done:
-                return None
-            if self._clock.monotonic() >= deadline:
-                raise CommandTimeout(command, timeout)
-            self._clock.sleep(min(POLL_SECONDS, max(0.0, deadline - self._clock.monotonic())))
-
-    def _emit(self) -> None:
-        for stream in STREAMS:
-            data = self._space.fetch(stream) or b""
-            text = self._decoders[stream].decode(data[self._seen[stream] :])
-            self._seen[stream] = max(self._seen[stream], len(data))
-            if text:
-                self._on_output(stream, text)
-
-
-def _exit_code(recorded: bytes | None, reported: int | None) -> int:
-    """The wrapper's recorded code; vmrun's report only when the wrapper wrote none."""
-    if recorded is not None and recorded.strip().lstrip(b"-").isdigit():
-        return int(recorded.strip())
-    log.warning("guest wrapper left no exit code; using vmrun's report %s", reported)
-    return reported if reported is not None else -1
