@@ -45,7 +45,8 @@ messages. Nothing in the toolkit returns ``None`` to mean failure.
     ├── OvftoolError                 ovftool answered with an error
     ├── WaitTimeout                  a condition did not become true in time
     ├── ConfigError                  settings are invalid; lists every problem
-    └── ReleaseBuildError            the BOSH release could not be built (release/ builder)
+    ├── ReleaseBuildError            the BOSH release could not be built (release/ builder)
+    └── BenchmarkError               a benchmark step failed (benchmarks/, ``make bench``)
 
 Exceptions marked ``transient = True`` may succeed when retried; ``retry`` in
 ``toolkit.clock`` retries only those.
@@ -315,3 +316,7 @@ class ConfigError(ToolkitError):
 
 class ReleaseBuildError(ToolkitError):
     """``make release`` failed: a tool, a pinned file or a release source is missing or wrong."""
+
+
+class BenchmarkError(ToolkitError):
+    """``make bench`` could not measure something: a CPI call failed or a tool misbehaved."""
