@@ -18,7 +18,7 @@ install: $(STAMP)
 
 ## make demo: the main job, end to end, on the built-in simulator
 demo: $(STAMP)
-	$(BIN)/python -m toolkit.demo
+	$(BIN)/python -m toolkit.cli.demo
 
 ## make test: the whole suite, in parallel
 test: $(STAMP)

@@ -1,2 +1,0 @@
-"""Placeholder walk-through; replaced by the real demo."""
-print("vmtk demo: not yet")
