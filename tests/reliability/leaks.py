@@ -1,0 +1,126 @@
+"""What a CPI store and the simulated host hold that no CID owns, and whether it is consistent.
+
+One scan, shared by the fault matrix, the crash loop and the concurrency run:
+``vmtk store gc``'s own orphan finder (``find_orphans``) plus what it does not
+look at: temporary files of interrupted atomic writes anywhere in the store,
+lock files of resources that are gone, locks still held, VMs the simulator
+runs whose .vmx is gone, and half-written .vmx or settings files. Reads only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import filelock
+
+from cpi.store import Store
+from toolkit.cli.store import find_orphans
+from toolkit.runner import LocalRunner
+from toolkit.sim import SimHost
+from toolkit.sim.state import Power
+from toolkit.vmx import Vmx
+
+TEMP_MARK = ".tmp-"  # LocalRunner.open_write's temporary: "<path>.tmp-<hex>"
+VMWARE_LOCK = ".lck"
+SHARED_LOCKS = frozenset({"macs"})  # store-wide locks, owned by the store itself
+
+
+def leaks(store: Path, host: SimHost | None = None) -> list[str]:
+    """Everything left that no CID owns, one line each (empty: nothing leaked)."""
+    if not store.exists():
+        return []
+    orphans = find_orphans(Store(LocalRunner(), str(store), lock_timeout=1.0))
+    # "<disk>.vmdk.lck" is VMware's lock of a disk a running VM has open: VMware's, not a leak.
+    found = [f"{o.path}: {o.why}" for o in orphans if not o.path.endswith(VMWARE_LOCK)]
+    found += [f"{p}: temporary file of an interrupted write" for p in store.rglob(f"*{TEMP_MARK}*")]
+    found += stale_locks(store)
+    found += held_locks(store)
+    if host is not None:
+        found += running_without_vmx(host)
+    return found
+
+
+def stale_locks(store: Path) -> list[str]:
+    """Lock files of resources that no longer exist."""
+    locks = store / ".locks"
+    names = [p.name[: -len(".lock")] for p in locks.glob("*.lock")] if locks.is_dir() else []
+    return [f"{locks / n}.lock: lock of a resource that is gone" for n in names if not _owner_exists(store, n)]
+
+
+def held_locks(store: Path) -> list[str]:
+    """Lock files some process (or thread) still holds."""
+    held = []
+    for path in sorted((store / ".locks").glob("*.lock")) if (store / ".locks").is_dir() else []:
+        lock = filelock.FileLock(str(path))
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            held.append(f"{path}: still held")
+        else:
+            lock.release()
+    return held
+
+
+def running_without_vmx(host: SimHost) -> list[str]:
+    """VMs the simulated host still runs although their .vmx (and so their CID) is gone."""
+    state = host.home.snapshot()
+    return [
+        f"{record.spelling or key}: running, but its .vmx is gone"
+        for key, record in state.vms.items()
+        if record.power is not Power.OFF and not Path(record.spelling or key).exists()
+    ]
+
+
+def half_written(store: Path) -> list[str]:
+    """.vmx files that do not parse and settings/records that are not JSON objects."""
+    bad = []
+    for path in sorted(store.rglob("*.vmx")):
+        try:
+            Vmx.parse(path.read_bytes(), source=str(path))
+        except Exception as exc:  # any failure to parse is the finding
+            bad.append(f"{path}: {exc}")
+    for path in sorted(store.rglob("*.json")):
+        try:
+            if not isinstance(json.loads(path.read_bytes()), dict):
+                bad.append(f"{path}: not a JSON object")
+        except ValueError as exc:
+            bad.append(f"{path}: {exc}")
+    return bad
+
+
+def vm_dirs(store: Path) -> list[Path]:
+    return sorted(p for p in store.iterdir() if p.name.startswith("vm-")) if store.exists() else []
+
+
+def _owner_exists(store: Path, name: str) -> bool:
+    if name in SHARED_LOCKS or (store / name).exists():
+        return True
+    return (store / "disks" / f"{name}.vmdk").exists() or (store / "snapshots" / f"{name}.vmdk").exists()
+
+
+def inconsistencies(store: Path, host: SimHost) -> list[str]:
+    """VMs BOSH would find broken: not running, or settings that disagree with the .vmx."""
+    found = half_written(store)
+    for directory in vm_dirs(store):
+        vmx = directory / f"{directory.name}.vmx"
+        if not vmx.exists():
+            continue  # reported by leaks() as an interrupted create
+        if host.vm(str(vmx)).power is not Power.RUNNING:
+            found.append(f"{vmx}: exists but is not running")
+        announced = set(_announced_disks(directory / "env.json"))
+        if announced != set(attached_disks(vmx)):
+            found.append(f"{directory}/env.json announces {sorted(announced)}, the .vmx has {sorted(attached_disks(vmx))}")
+    return found
+
+
+def attached_disks(vmx: Path) -> list[str]:
+    """Disk CIDs of the store's persistent disks a .vmx attaches."""
+    config = Vmx.parse(vmx.read_bytes())
+    names = [Path(v).name for k, v in config.items() if k.lower().endswith(".filename") and "/disks/disk-" in v]
+    return [n[len("disk-"): -len(".vmdk")] for n in names if n.endswith(".vmdk")]
+
+
+def _announced_disks(env: Path) -> list[str]:
+    settings = json.loads(env.read_bytes()) if env.exists() else {}
+    return list(((settings.get("disks") or {}).get("persistent") or {}).keys())
