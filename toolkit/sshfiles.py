@@ -13,7 +13,7 @@ import stat
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import paramiko
 
@@ -45,7 +45,7 @@ class SftpFiles:
             handle = self._files().open(path, "rb")
         with handle:
             handle.prefetch()
-            yield handle  # type: ignore[misc]
+            yield _BinaryFile(handle)  # type: ignore[misc]
 
     @contextlib.contextmanager
     def open_write(self, path: str, *, mode: int | None = None) -> Iterator[BinaryIO]:
@@ -63,7 +63,7 @@ class SftpFiles:
                 handle.set_pipelined(True)
                 if mode is not None:
                     sftp.chmod(temp, mode)
-                yield handle  # type: ignore[misc]
+                yield _BinaryFile(handle)  # type: ignore[misc]
             with _sftp_errors(path):
                 self._replace(temp, path)
         finally:
@@ -147,6 +147,28 @@ class SftpFiles:
         with _sftp_errors(path):
             self._files().mkdir(path, mode=0o700)
         return path
+
+
+class _BinaryFile:
+    """An SFTP file that answers like ``BinaryIO``.
+
+    paramiko's ``seek`` and ``write`` return ``None``; callers such as the VMDK
+    writers use the new position (``f.seek(0, 2) >= size``) and the count written.
+    """
+
+    def __init__(self, handle: paramiko.SFTPFile) -> None:
+        self._handle = handle
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._handle.seek(offset, whence)
+        return int(self._handle.tell())
+
+    def write(self, data: bytes) -> int:
+        self._handle.write(data)
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
 
 
 @contextlib.contextmanager

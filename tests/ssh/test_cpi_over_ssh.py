@@ -1,0 +1,83 @@
+"""The real ``bosh-vmrun-cpi`` driving vmrun-sim on a "remote" host through a real OpenSSH server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.cpi.conftest import ENV, MANUAL, STEMCELL_CDROM
+from tests.ssh.conftest import MBUS_SECRET, ObservedSshd, RemoteCpi
+from toolkit.sim import AgentStatus
+
+pytestmark = pytest.mark.real_process
+
+BOOTSTRAP = {"disk": 256, "bootstrap": {
+    "script_content": "echo prepared-$((6*7))\n", "script_path": "/tmp/bootstrap.sh", "interpreter_path": "/bin/sh",
+    "username": "vcap", "password": "c1oudc0w", "ready_process_name": "bosh-agent",
+    "min_wait_seconds": 0, "max_wait_seconds": 60,
+}}
+
+
+def make_template(remote: RemoteCpi) -> str:
+    """A stemcell as create_stemcell leaves it, made directly on the "remote" host."""
+    cid = str(uuid.uuid4())
+    vmx = remote.host.make_vm(str(remote.store / f"cs-{cid}" / f"cs-{cid}.vmx"))
+    with open(vmx, "a", encoding="utf-8") as handle:
+        handle.write(STEMCELL_CDROM)
+    return cid
+
+
+class Counted:
+    """Calls through ``remote`` that each must open exactly one SSH connection."""
+
+    def __init__(self, remote: RemoteCpi) -> None:
+        self.remote = remote
+        self.logs: list[str] = []
+
+    def __call__(self, method: str, *arguments: object) -> object:
+        before = self.remote.sshd.accepted()
+        response, stderr = self.remote.raw(method, *arguments)
+        assert response["error"] is None, (response["error"], stderr[-3000:])
+        assert self.remote.sshd.accepted() - before == 1, f"{method} did not open exactly one SSH connection"
+        self.logs += [stderr, json.dumps(response)]
+        return response["result"]
+
+
+def test_lifecycle_over_ssh_one_connection_per_call(remote: RemoteCpi) -> None:
+    call = Counted(remote)
+    stemcell = make_template(remote)
+    vm, networks = call("create_vm", "agent-ssh", stemcell, BOOTSTRAP, MANUAL, [], ENV)
+    vmx = remote.vmx(vm)
+    assert remote.host.vm(str(vmx)).agent.status is AgentStatus.RUNNING
+    assert str(vmx) in remote.running() and networks["default"]["mac"]
+    assert "prepared-42" in call.logs[-1]  # the bootstrap's output reached the response log
+    assert call("has_vm", vm) is True and call("has_vm", str(uuid.uuid4())) is False
+    call("set_vm_metadata", vm, {"director": "d", "deployment": "dep", "name": "web/0"})
+    assert json.loads((vmx.parent / "metadata.json").read_text())["name"] == "web/0"
+    disk = call("create_disk", 512, {}, vm)
+    assert (remote.store / "disks" / f"disk-{disk}.vmdk").stat().st_size > 0
+    assert call("has_disk", disk) is True
+    call("attach_disk", vm, disk)
+    assert call("get_disks", vm) == [disk]
+    assert f"disk-{disk}.vmdk" in vmx.read_text()
+    call("reboot_vm", vm)
+    assert remote.host.vm(str(vmx)).agent.status is AgentStatus.RUNNING
+    call("detach_disk", vm, disk)
+    assert call("get_disks", vm) == [] and f"disk-{disk}.vmdk" not in vmx.read_text()
+    call("delete_vm", vm)
+    assert not vmx.parent.exists() and remote.running() == []
+    call("delete_disk", disk)
+    assert call("has_disk", disk) is False
+    call("delete_stemcell", stemcell)
+    assert sorted(p.name for p in remote.store.iterdir() if not p.name.startswith(".")) == ["disks"]
+    assert_no_secrets(remote, call.logs)
+
+
+def assert_no_secrets(remote: RemoteCpi, logs: list[str]) -> None:
+    key = remote.tunnel["private_key"]
+    body = "".join(str(key).splitlines()[1:-1])  # the key's base64 without its armour lines
+    for text in logs:
+        assert body[:40] not in text.replace("\n", "") and MBUS_SECRET not in text
