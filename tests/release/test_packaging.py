@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from tests.release.conftest import render
 pytestmark = pytest.mark.real_process
 
 OFFLINE = {"PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull, "PATH": "/usr/local/bin:/usr/bin:/bin"}
+FIXTURES = ROOT / "fixtures" / "reference"
 BASH = shutil.which("bash") or "/bin/bash"
 MBUS = "https://mbus:mbus-Secret-58aa@0.0.0.0:6868"
 
@@ -105,11 +107,16 @@ def test_packaging_refuses_an_old_python_in_one_line(unpacked: Path, tmp_path: P
 
 
 def _stemcell_image(tmp_path: Path) -> Path:
-    """A vSphere stemcell's ``image``: the OVF, its streamOptimized VMDK and manifest."""
+    """A vSphere stemcell's ``image``: VMware's OVF and streamOptimized VMDK, and a manifest
+    of their SHA1s (the reference's image.mf fixture names other files)."""
+    names = ("image.ovf", "image.vmdk")
+    digests = "".join(f"SHA1({n})= {hashlib.sha1((FIXTURES / n).read_bytes()).hexdigest()}\n" for n in names)
+    (tmp_path / "image.mf").write_text(digests)
     image = tmp_path / "image"
     with tarfile.open(image, "w:gz") as tar:
-        for name in ("image.ovf", "image.vmdk", "image.mf"):
-            tar.add(ROOT / "fixtures" / "reference" / name, arcname=name)
+        for name in names:
+            tar.add(FIXTURES / name, arcname=name)
+        tar.add(tmp_path / "image.mf", arcname="image.mf")
     return image
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from release.blobs import read_index
-from release.build import INDEX, RELEASE_DIR, Built, build
+from release.build import INDEX, RELEASE_DIR, ROOT, Built, build
 from release.tarballs import Entry, fingerprint
 from tests.release.conftest import CACHE, extract
 
@@ -70,9 +71,15 @@ def test_package_carries_the_pinned_wheels_and_the_built_ones(unpacked: Path) ->
     assert {p.split("/")[1].split("-")[0] for p in compiled} == {"bcrypt", "cffi", "cryptography", "pynacl"}
 
 
-def test_building_twice_gives_the_same_bytes(built: Built, tmp_path: Path) -> None:
-    again = build(tmp_path, CACHE)
-    assert again.path.read_bytes() == built.path.read_bytes() and again.sha1 == built.sha1
+def test_same_commit_gives_the_same_bytes(tmp_path: Path) -> None:
+    # A clone of HEAD: the shared working tree may change between two builds.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
+    first, second = build(tmp_path / "1", CACHE, root=clone), build(tmp_path / "2", CACHE, root=clone)
+    assert first.path.read_bytes() == second.path.read_bytes() and first.sha1 == second.sha1
+    mf = manifest(extract(first.path.read_bytes(), tmp_path / "x"))
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True)
+    assert (mf["commit_hash"], mf["uncommitted_changes"]) == (head.stdout.strip(), False)
 
 
 def test_archives_are_normalised(unpacked: Path) -> None:
