@@ -1,0 +1,121 @@
+"""A throwaway simulated VMware host for one benchmark run: sim home, CPI store and config.
+
+``call`` runs the real ``bosh-vmrun-cpi`` executable as the bosh CLI does (one
+process per request, JSON on stdin, ``vmrun-sim`` as vmrun) and ``runs`` counts
+the simulator's ``calls.jsonl``. ``stemcell_image`` packs the VMware-written
+reference OVF and streamOptimized VMDK as a stemcell ``image``. This module
+builds and calls; it never times anything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.hostcosts import HostCosts
+from toolkit.errors import BenchmarkError
+from toolkit.sim import SimHost
+from toolkit.vmx import Vmx
+
+BIN = Path(sys.executable).parent
+CPI = BIN / "bosh-vmrun-cpi"
+VMRUN_SIM = BIN / "vmrun-sim"
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "reference"
+MBUS = "https://mbus:bench-mbus-password@0.0.0.0:6868"
+CALL_TIMEOUT = 900.0
+# What the stemcell builder leaves in the template: an empty SATA CD-ROM, off at power-on.
+TEMPLATE_CDROM = {"sata0.present": "TRUE", "sata0:0.present": "TRUE", "sata0:0.deviceType": "atapi-cdrom",
+                  "sata0:0.fileName": "auto detect", "sata0:0.startConnected": "FALSE"}  # fmt: skip
+
+
+def cpi_config(store: Path, vmrun_bin: str) -> dict[str, Any]:
+    """The CPI config the job template renders: job-spec defaults, no ovftool (pure-Python import)."""
+    return {"cloud": {"properties": {
+        "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"]},
+        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": vmrun_bin,
+                  "vm_start_max_wait_seconds": 600, "vm_soft_shutdown_max_wait_seconds": 30},
+    }}}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    root: Path
+    sim_home: Path
+    store: Path
+    config: Path
+
+    @classmethod
+    def create(cls, root: Path, costs: HostCosts) -> Workspace:
+        space = cls(
+            root, sim_home=root / "sim", store=root / "store", config=root / "cpi.json"
+        )
+        space.store.mkdir(parents=True, exist_ok=True)
+        space.config.write_text(json.dumps(cpi_config(space.store, str(VMRUN_SIM))))
+        space.host().configure(**costs.sim_knobs())
+        return space
+
+    def host(self) -> SimHost:
+        return SimHost(self.sim_home)
+
+    def runs(self) -> int:
+        return len(self.host().calls())
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "VMRUN_SIM_HOME": str(self.sim_home),
+            "BOSH_LOG_LEVEL": "info",
+        }
+
+    def call(self, method: str, *arguments: Any) -> Any:
+        """One CPI request through the executable; its result, or ``BenchmarkError``."""
+        body = {"method": method, "arguments": list(arguments), "api_version": 2,
+                "context": {"director_uuid": "bench", "request_id": f"cpi-{uuid.uuid4().hex[:6]}"}}  # fmt: skip
+        done = subprocess.run([str(CPI), str(self.config)], input=json.dumps(body).encode(), env=self.env(),
+                              capture_output=True, timeout=CALL_TIMEOUT, check=False)  # fmt: skip
+        return response_result(method, done.stdout, done.stderr)
+
+    def make_template(self, cid: str | None = None) -> str:
+        """A template VM as create_stemcell leaves it, made directly; its CID."""
+        cid = cid or str(uuid.uuid4())
+        path = Path(
+            self.host().make_vm(str(self.store / f"cs-{cid}" / f"cs-{cid}.vmx"))
+        )
+        vmx = Vmx.parse(path.read_bytes())
+        for key, value in TEMPLATE_CDROM.items():
+            vmx.set(key, value)
+        path.write_bytes(vmx.dumps())
+        return cid
+
+
+def response_result(method: str, stdout: bytes, stderr: bytes = b"") -> Any:
+    try:
+        response = json.loads(stdout)
+    except ValueError:
+        raise BenchmarkError(
+            f"{method}: no JSON response; stderr: {stderr.decode()[-500:]}"
+        ) from None
+    error = response.get("error")
+    if error is not None:
+        raise BenchmarkError(f"{method}: {error.get('type')}: {error.get('message')}")
+    return response["result"]
+
+
+def stemcell_image(path: Path) -> Path:
+    """A stemcell ``image`` (gzipped tar of OVF, VMDK, manifest) from the reference artefacts."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for name in ("image.ovf", "image.vmdk", "image.mf"):
+                tar.add(REFERENCE / name, arcname=name)
+        path.write_bytes(buffer.getvalue())
+    return path
