@@ -78,7 +78,7 @@ def test_same_commit_gives_the_same_bytes(tmp_path: Path) -> None:
     first, second = build(tmp_path / "1", CACHE, root=clone), build(tmp_path / "2", CACHE, root=clone)
     assert first.path.read_bytes() == second.path.read_bytes() and first.sha1 == second.sha1
     mf = manifest(extract(first.path.read_bytes(), tmp_path / "x"))
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True, check=True)
     assert (mf["commit_hash"], mf["uncommitted_changes"]) == (head.stdout.strip(), False)
 
 
