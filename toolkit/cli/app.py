@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 import click
 
 from toolkit.clock import Clock, SystemClock
+from toolkit.cli.remote import HOST_VMRUN_PATHS, SshOptions, ssh_target
 from toolkit.runner import LocalRunner, Runner
 from toolkit.vmrun import GuestCredentials, HostType, Vmrun
 
-# Where each platform's installer puts vmrun (none of them adds it to PATH on Windows).
+# This machine's standard vmrun, by sys.platform.
 STANDARD_VMRUN_PATHS: Mapping[str, str] = {
-    "win32": r"C:\Program Files (x86)\VMware\VMware Workstation\vmrun.exe",
-    "darwin": "/Applications/VMware Fusion.app/Contents/Library/vmrun",
-    "linux": "/usr/bin/vmrun",
+    "win32": HOST_VMRUN_PATHS["windows"],
+    "darwin": HOST_VMRUN_PATHS["darwin"],
+    "linux": HOST_VMRUN_PATHS["linux"],
 }
 DEFAULT_PASSWORD_ENV = "VMTK_GUEST_PASSWORD"
 
@@ -38,6 +39,7 @@ class Settings:
     guest_user: str | None = None
     guest_password_env: str | None = None
     verbosity: int = 0
+    ssh: SshOptions | None = None
 
     def merge(self, **given: object) -> None:
         """Take every option that was given; keep what was injected otherwise."""
@@ -55,12 +57,28 @@ class App:
     settings: Settings = field(default_factory=Settings)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     _vmrun: Vmrun | None = field(default=None, init=False, repr=False)
+    _built: Runner | None = field(default=None, init=False, repr=False)
 
     @property
     def host(self) -> Runner:
+        """The VMware host: this machine, or the ``--ssh`` host over one connection."""
         if self.runner is None:
-            self.runner = LocalRunner(clock=self.clock)
+            self.runner = self._build_runner()
+            self._built = self.runner
         return self.runner
+
+    def _build_runner(self) -> Runner:
+        if self.settings.ssh is None:
+            return LocalRunner(clock=self.clock)
+        from toolkit.ssh import SshRunner  # paramiko: only for remote hosts
+
+        return SshRunner(ssh_target(self.settings.ssh), clock=self.clock)
+
+    def close(self) -> None:
+        """Close the SSH connection this App opened (an injected runner is the caller's)."""
+        close = getattr(self._built, "close", None)
+        if close is not None:
+            close()
 
     @property
     def vmrun(self) -> Vmrun:
@@ -75,6 +93,8 @@ class App:
         """``--vmrun``, else ``vmrun`` on PATH, else the platform's install path."""
         if self.settings.vmrun:
             return self.settings.vmrun
+        if self.settings.ssh:
+            return self._remote_vmrun(self.settings.ssh.platform)
         found = shutil.which("vmrun") or _standard_vmrun()
         if found is None:
             raise click.ClickException(
@@ -82,6 +102,15 @@ class App:
                 "(to try vmtk without VMware, use the simulator: --vmrun vmrun-sim)"
             )
         return found
+
+    def _remote_vmrun(self, platform: str) -> str:
+        # A non-interactive SSH session's PATH rarely holds vmrun: only the install path counts.
+        path = HOST_VMRUN_PATHS[platform]
+        if not self.host.exists(path):
+            raise click.ClickException(
+                f"vmrun is not at {path} on the SSH host: give its path there with --vmrun or VMTK_VMRUN"
+            )
+        return path
 
     def has_vmrun(self) -> bool:
         try:

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 # What to do next, by error type; the first matching class (in order) wins.
 HINTS: tuple[tuple[type[errors.ToolkitError], str], ...] = (
+    (errors.SshError, "check --ssh-key, and pin the host's key with --ssh-host-key 'TYPE BASE64' "
+                      "or VMTK_SSH_HOST_KEY"),
     (errors.SpawnError, "check the program path (--vmrun / VMTK_VMRUN, --ovftool)"),
     (errors.CommandTimeout, "the host may be busy or showing a dialog; check the VMware GUI"),
     (errors.HostFileNotFound, "check the path"),
@@ -40,13 +42,19 @@ def one_line(exc: BaseException) -> str:
     seen: BaseException | None = exc
     while seen is not None and len(parts) < 4:
         text = _first_line(seen)
-        if text and text not in parts:
+        if text and not any(text in part for part in parts):  # causes often repeat their wrapper's text
             parts.append(text)
         seen = seen.__cause__
     return ": ".join(parts) or type(exc).__name__
 
 
+# An SshError caused by a socket error never got as far as keys: say where to look instead.
+UNREACHABLE_HINT = "is an SSH server listening there? check --ssh USER@HOST:PORT or VMTK_SSH"
+
+
 def hint(exc: errors.ToolkitError) -> str | None:
+    if isinstance(exc, errors.SshError) and isinstance(exc.__cause__, OSError):
+        return UNREACHABLE_HINT
     return next((text for cls, text in HINTS if isinstance(exc, cls)), None)
 
 

@@ -17,6 +17,7 @@ import click
 from toolkit import __version__
 from toolkit.cli.app import App, Settings
 from toolkit.cli.failures import to_click
+from toolkit.cli.remote import PLATFORMS, SshOptions
 from toolkit.errors import ToolkitError
 from toolkit.vmrun import HostType
 
@@ -41,10 +42,18 @@ class VmtkGroup(click.Group):
 @click.option("--guest-user", metavar="USER", help="Guest account for guest operations.")
 @click.option("--guest-password-env", metavar="VAR", help="Variable holding the guest password (default VMTK_GUEST_PASSWORD, else a prompt).")
 @click.option("-v", "--verbose", "verbosity", count=True, help="More logging on stderr (-v info, -vv debug and tracebacks).")
+@click.option("--ssh", "ssh", metavar="USER@HOST[:PORT]", help="Drive VMware on this host over SSH (paths are then the host's).")
+@click.option("--ssh-key", metavar="PATH", help="Private key file for --ssh (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa).")
+@click.option("--ssh-host-key", metavar="'TYPE BASE64'", help="The host's public key, pinned (e.g. 'ssh-ed25519 AAAA...').")
+@click.option("--ssh-platform", type=click.Choice(PLATFORMS), default="linux", show_default=True,
+              help="The SSH host's operating system.")
+@click.option("--ssh-insecure-skip-host-key-check", "ssh_insecure", is_flag=True,
+              help="Accept any host key (only on networks you trust).")
 @click.version_option(__version__, prog_name="vmtk")
 @click.pass_context
 def cli(ctx: click.Context, vmrun: str | None, host_type: str | None, guest_user: str | None,
-        guest_password_env: str | None, verbosity: int) -> None:
+        guest_password_env: str | None, verbosity: int, ssh: str | None, ssh_key: str | None,
+        ssh_host_key: str | None, ssh_platform: str, ssh_insecure: bool) -> None:
     """vmtk: drive VMware Workstation, Fusion and Player VMs and their guests.
 
     Guest passwords are read from an environment variable or a prompt, never
@@ -56,6 +65,14 @@ def cli(ctx: click.Context, vmrun: str | None, host_type: str | None, guest_user
     Shell completion (bash; use zsh_source/fish_source for zsh/fish):
 
         eval "$(_VMTK_COMPLETE=bash_source vmtk)"
+
+    A remote VMware host over SSH (every path given is then a path on that
+    host, e.g. a Windows path with --ssh-platform windows):
+
+    \b
+        export VMTK_SSH=vmware@ws.lan VMTK_SSH_KEY=~/.ssh/id_ed25519
+        export VMTK_SSH_HOST_KEY="ssh-ed25519 AAAA..."
+        vmtk vm list
     """
     app = ctx.ensure_object(App)
     app.settings.merge(
@@ -64,8 +81,10 @@ def cli(ctx: click.Context, vmrun: str | None, host_type: str | None, guest_user
         guest_user=guest_user,
         guest_password_env=guest_password_env,
         verbosity=verbosity or None,
+        ssh=SshOptions(ssh, ssh_key, ssh_host_key, ssh_platform, ssh_insecure) if ssh else None,
     )
     configure_logging(app.settings)
+    ctx.call_on_close(app.close)
 
 
 def configure_logging(settings: Settings) -> None:
