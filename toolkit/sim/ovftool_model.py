@@ -112,6 +112,8 @@ def _import(args: _Args, console: _Console, clock: Clock) -> None:
     kind = "OVA" if source.lower().endswith(".ova") or args.options.get("source_type", "").upper() == "OVA" else "OVF"
     console.line(f"Opening {kind} source: {source}")
     package = _open(source, args)
+    if package.manifest is not None and "--skipManifestCheck" not in args.flags:
+        _validate(package, console)
     spec = _spec(package)
     vmx_path = _target(target, args.options.get("name") or spec.name)
     console.line(f"Opening VMX target: {target}")
@@ -134,6 +136,19 @@ def _open(source: str, args: _Args) -> Package:
             raise _Failed("Invalid manifest and OVF file", str(exc)) from exc  # [I]
         raise _Failed(f"Failed to parse the OVF descriptor: {exc}") from exc  # [I]
     return package
+
+
+def _validate(package: Package, console: _Console) -> None:
+    """ovftool checks every manifest digest before it opens the target."""
+    try:
+        for name in sorted(package.manifest or {}):
+            if name != package.ovf_name:
+                with package.open(name):
+                    pass  # closing the stream drains it and compares the digest
+    except StemcellError as exc:
+        console.line("The manifest does not validate")
+        raise _Failed("Invalid manifest and OVF file", str(exc)) from exc  # [I]
+    console.line("The manifest validates")
 
 
 def _spec(package: Package) -> OvfSpec:
@@ -185,7 +200,8 @@ class _ProgressLine:
         self._last = 0
 
     def __call__(self, percent: int) -> None:
-        if 0 < percent < 100 and percent != self._last:
+        percent = min(percent, 99)  # the last item before "Transfer Completed" reads 99%
+        if percent > 0 and percent != self._last:
             self._last = percent
             self._console.write(f"Disk progress: {percent}%\r")
 

@@ -1,0 +1,108 @@
+"""The ovftool model: the real message sequence, files as ovftool leaves them, the real errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from toolkit import vmdk
+from toolkit.clock import FakeClock
+from toolkit.sim.ovftool_model import run_ovftool
+from toolkit.vmx import Vmx
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+OUTPUTS = FIXTURES / "outputs" / "ovftool"
+IMPORT = ["--acceptAllEulas", "--allowExtraConfig", "--sourceType=OVF", "--targetType=VMX"]
+
+
+@pytest.fixture
+def ovf(tmp_path: Path) -> Path:
+    """The reference OVF + disk + a manifest that names them, in a source directory."""
+    from fixtures.make_stemcell import image_files
+
+    source = tmp_path / "src"
+    source.mkdir()
+    for name, data in image_files().items():
+        (source / name).write_bytes(data)
+    return source / "image.ovf"
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    chunks: list[str] = []
+    code, out, err = run_ovftool(list(args), clock=FakeClock(), on_output=chunks.append)
+    assert "".join(chunks) == out  # everything printed was streamed as it happened
+    return code, out, err
+
+
+def test_version_is_the_real_line() -> None:
+    for flag in ("-v", "--version"):
+        assert _run(flag) == (0, (OUTPUTS / "version.txt").read_text(), "")
+
+
+def test_an_import_prints_the_real_sequence_and_writes_vmx_and_sparse_disk(ovf: Path, tmp_path: Path) -> None:
+    vmx = tmp_path / "store" / "cs-1" / "cs-1.vmx"
+    code, out, _ = _run(*IMPORT, "--name=cs-1", str(ovf), str(vmx))
+    assert code == 0
+    head, progress = out.split(f"Writing VMX file: {vmx}\n")
+    assert head == f"Opening OVF source: {ovf}\nThe manifest validates\nOpening VMX target: {vmx}\n"
+    *steps, tail = progress.split("\r")
+    assert steps and all(s.startswith("Disk progress: ") and s.endswith("%") for s in steps)
+    assert tail == "Transfer Completed                    \nCompleted successfully\n"
+    assert tail.splitlines()[0] == (OUTPUTS / "import.txt").read_bytes().decode().split("\r")[-1].splitlines()[0]
+    written = Vmx.parse(vmx.read_bytes())
+    assert written["displayname"] == "cs-1" and written["scsi0:0.fileName"] == "cs-1-disk1.vmdk"
+    with open(vmx.parent / "cs-1-disk1.vmdk", "rb") as disk:
+        assert vmdk.info(disk).create_type == "monolithicSparse"
+
+
+def test_an_existing_target_is_the_real_error(ovf: Path, tmp_path: Path) -> None:
+    vmx = tmp_path / "app.vmx"
+    vmx.write_text("keep")
+    code, out, _ = _run(*IMPORT, "--name=app", str(ovf), str(vmx))
+    expected = (OUTPUTS / "import-exists.txt").read_text().splitlines()[-2:]
+    assert code != 0 and out.splitlines()[-2:] == expected and vmx.read_text() == "keep"
+
+
+def test_a_missing_source_fails(tmp_path: Path) -> None:
+    code, out, _ = _run(*IMPORT, str(tmp_path / "nope.ovf"), str(tmp_path / "x.vmx"))
+    assert code != 0 and out.splitlines()[-1] == "Completed with errors" and "nope.ovf" in out
+    assert not (tmp_path / "x.vmx").exists()
+
+
+def test_a_foreign_hardware_family_needs_lax(ovf: Path, tmp_path: Path) -> None:
+    ovf.write_text(ovf.read_text().replace("vmx-09", "virtualbox-2.2"))
+    (ovf.parent / "image.mf").unlink()
+    code, out, _ = _run(*IMPORT, str(ovf), str(tmp_path / "a.vmx"))
+    assert code != 0 and out.splitlines()[-3:] == [
+        "Error: OVF Package is not supported by target:",
+        " - Line 23: Unsupported hardware family 'virtualbox-2.2'.",
+        "Completed with errors",
+    ]
+    code, out, _ = _run("--lax", *IMPORT, str(ovf), str(tmp_path / "a.vmx"))
+    assert code == 0 and "Warning:\n - Line 23: Unsupported hardware family 'virtualbox-2.2'.\n" in out
+    assert out.endswith("Warning:\n - No manifest file found.\nCompleted successfully\n")
+
+
+def test_a_tampered_disk_fails_the_manifest_and_leaves_nothing(ovf: Path, tmp_path: Path) -> None:
+    disk = ovf.parent / "image-disk1.vmdk"
+    data = bytearray(disk.read_bytes())
+    data[-600] ^= 0xFF
+    disk.write_bytes(bytes(data))
+    code, out, _ = _run(*IMPORT, "--name=t", str(ovf), str(tmp_path / "t" / "t.vmx"))
+    assert code != 0 and out.endswith("Completed with errors\n")
+    assert not list((tmp_path / "t").glob("*")) if (tmp_path / "t").exists() else True
+
+
+def test_an_ova_and_a_directory_target(ovf: Path, tmp_path: Path) -> None:
+    import tarfile
+
+    ova = tmp_path / "web.ova"
+    with tarfile.open(ova, "w") as tar:
+        for name in ("image.ovf", "image.mf", "image-disk1.vmdk"):
+            tar.add(ovf.parent / name, arcname=name)
+    code, out, _ = _run("--name=web", str(ova), str(tmp_path / "vms"))
+    assert code == 0 and out.startswith(f"Opening OVA source: {ova}\nThe manifest validates\n")
+    assert (tmp_path / "vms" / "web" / "web.vmx").exists() and (tmp_path / "vms" / "web" / "web-disk1.vmdk").exists()
+    shutil.rmtree(tmp_path / "vms")
