@@ -45,6 +45,8 @@ def test_example_runs(where: str, block: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VMTK_")}
     env["VMRUN_SIM_HOME"] = str(tmp_path / "sim-home")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # Examples are written for the repository root: give them its fixtures, but write elsewhere.
+    (tmp_path / "fixtures").symlink_to(ROOT / "fixtures")
     done = subprocess.run(["bash", "-e", "-c", block], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, f"{where} failed:\n{block}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
