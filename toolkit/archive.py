@@ -28,7 +28,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from toolkit.errors import StemcellError, UnsafeArchiveError
 
@@ -64,10 +64,14 @@ class Member:
     is_dir: bool
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _Counted:
     """Counts bytes read from the raw (compressed) source."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: Readable) -> None:
         self._raw = raw
         self.count = 0
 
@@ -80,7 +84,7 @@ class _Counted:
 class _Bounded:
     """The decompressed stream, refusing to yield more than the limits allow."""
 
-    def __init__(self, inner: BinaryIO, raw: _Counted, limits: Limits, source: str) -> None:
+    def __init__(self, inner: Readable, raw: _Counted, limits: Limits, source: str) -> None:
         self._inner = inner
         self._raw = raw
         self._limits = limits
@@ -104,20 +108,21 @@ class _Bounded:
             )
 
 
-def _decompressed(raw: _Counted, head: bytes) -> BinaryIO:
+def _decompressed(raw: Readable, head: bytes) -> Readable:
+    source = cast(BinaryIO, raw)
     if head.startswith(_GZIP):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[arg-type]
+        return gzip.GzipFile(fileobj=source, mode="rb")
     if head.startswith(_BZIP2):
-        return bz2.BZ2File(raw, "rb")  # type: ignore[arg-type]
+        return bz2.BZ2File(source, "rb")
     if head.startswith(_XZ):
-        return lzma.LZMAFile(raw, "rb")  # type: ignore[arg-type]
-    return raw  # type: ignore[return-value]
+        return lzma.LZMAFile(source, "rb")
+    return raw
 
 
 class _Peeked:
     """A stream with its first bytes already read (to sniff the compression)."""
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    def __init__(self, head: bytes, rest: Readable) -> None:
         self._head = head
         self._rest = rest
 
@@ -171,16 +176,16 @@ def iter_members(
         label = source if isinstance(source, str) else "archive"
         counted = _Counted(raw_file)
         head = counted.read(6)
-        stream = _Bounded(_decompressed(_Peeked(head, counted), head), counted, limits, label)  # type: ignore[arg-type]
+        stream = _Bounded(_decompressed(_Peeked(head, counted), head), counted, limits, label)
         yield from _walk(stack.enter_context(_tar(stream, label)), limits)
 
 
 @contextlib.contextmanager
 def _open_local(path: str) -> Iterator[BinaryIO]:
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 - only the open itself is guarded
     except OSError as exc:
-        raise UnsafeArchiveError(f"{path}: cannot open archive: {exc.strerror or exc}") from exc
+        raise StemcellError(f"{path}: cannot open archive: {exc.strerror or exc}") from exc
     with handle:
         yield handle
 
@@ -188,7 +193,7 @@ def _open_local(path: str) -> Iterator[BinaryIO]:
 @contextlib.contextmanager
 def _tar(stream: _Bounded, label: str) -> Iterator[tarfile.TarFile]:
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=cast(BinaryIO, stream), mode="r|") as tar:
             yield tar
     except _CORRUPT as exc:
         raise StemcellError(f"{label}: not a readable tar archive: {exc}") from exc
@@ -200,13 +205,13 @@ def _walk(tar: tarfile.TarFile, limits: Limits) -> Iterator[tuple[Member, Binary
         member = _check(info, limits, seen, total)
         total += member.size
         stream = None if member.is_dir else tar.extractfile(info)
-        yield member, None if stream is None else _Checked(stream, member.name)  # type: ignore[arg-type]
+        yield member, None if stream is None else cast(BinaryIO, _Checked(stream, member.name))
 
 
 class _Checked:
     """A member's stream whose read errors name the member (a corrupt archive shows up mid-read)."""
 
-    def __init__(self, inner: BinaryIO, name: str) -> None:
+    def __init__(self, inner: Readable, name: str) -> None:
         self._inner = inner
         self._name = name
 

@@ -200,7 +200,7 @@ def unit_bytes(units: str | None) -> int:
     match = _UNIT_RE.match(text)
     if match is None or int(match.group(2)) > 60:
         raise OvfError(f"unsupported OVF allocation units {units!r}")
-    return int(match.group(1)) ** int(match.group(2))
+    return int(match.group(1)) ** int(match.group(2))  # type: ignore[no-any-return]
 
 
 def _cpus(items: list[ET.Element]) -> tuple[int, int]:

@@ -127,7 +127,7 @@ def _with_ovftool(
             if "/" in member:
                 runner.mkdir(runner.path.dirname(target))
             with package.open(member) as src, runner.open_write(target) as dst:
-                shutil.copyfileobj(src, dst, _STAGE_CHUNK)  # type: ignore[misc]
+                shutil.copyfileobj(src, dst, _STAGE_CHUNK)
         ovftool.import_ovf(runner.path.join(staging, package.ovf_name), dest_vmx, name=name, on_progress=progress)
     finally:
         runner.remove_tree(staging)
