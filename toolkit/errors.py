@@ -12,6 +12,7 @@ messages. Nothing in the toolkit returns ``None`` to mean failure.
     │   │   └── HostFileNotFound
     │   ├── LockTimeout              a host lock could not be taken in time
     │   └── SshError                 the SSH connection failed (refused, auth, host key)
+    │       └── SshConnectionLost    the connection dropped mid-operation (transient)
     ├── VmrunError                   vmrun answered with an error (verb, vmx, argv, output)
     │   ├── HostConnectionError      "Unable to connect to host." family (transient)
     │   ├── PlayerOnlyHostError      -T ws on a Player-only host
@@ -107,6 +108,12 @@ class LockTimeout(RunnerError):
 
 class SshError(RunnerError):
     """The SSH connection to the VMware host failed."""
+
+
+class SshConnectionLost(SshError):
+    """The connection dropped while an operation ran: its outcome on the host is unknown."""
+
+    transient = True
 
 
 # --- vmrun ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from types import ModuleType
 import paramiko
 
 from toolkit.clock import Clock, SystemClock
-from toolkit.errors import CommandTimeout, SshError
+from toolkit.errors import CommandTimeout, SshConnectionLost, SshError
 from toolkit.runner import Completed, LocalRunner, OutputSink, decode, redact
 from toolkit.sshcommand import exec_channel, quote_argv
 from toolkit.sshfiles import SftpFiles
@@ -98,6 +98,11 @@ class SshRunner(SftpFiles):
     # --- the connection ---------------------------------------------------------
 
     def _connection(self) -> paramiko.SSHClient:
+        if self._client is not None and not _alive(self._client):
+            # The operation that was cut off has already failed (its outcome is unknown);
+            # a later one, such as the cleanup after it, gets a fresh connection.
+            log.warning("the connection to %s was lost; connecting again", self._target.host)
+            self.close()
         if self._client is None:
             self._client = self._connect()
             self.connections_opened += 1
@@ -133,9 +138,10 @@ class SshRunner(SftpFiles):
         return client
 
     def _files(self) -> paramiko.SFTPClient:
+        client = self._connection()  # first: a reconnect drops the old SFTP session
         if self._sftp is None:
             try:
-                self._sftp = self._connection().open_sftp()
+                self._sftp = client.open_sftp()
             except (OSError, paramiko.SSHException, EOFError) as exc:
                 raise SshError(f"cannot open SFTP on {self._target.host}: {exc}") from exc
         return self._sftp
@@ -194,13 +200,15 @@ class SshRunner(SftpFiles):
         stdin: bytes | None = None,
         on_output: OutputSink | None = None,
     ) -> tuple[int, str, str]:
+        client = self._connection()
         try:
-            transport = self._connection().get_transport()
+            transport = client.get_transport()
             if transport is None or not transport.is_active():
-                raise SshError(f"the connection to {self._target.host} is closed")
+                raise SshConnectionLost(f"the connection to {self._target.host} is closed")
             return exec_channel(transport, command, shown, stdin, timeout, on_output, self._clock)
         except (OSError, paramiko.SSHException, EOFError) as exc:
-            raise SshError(f"running {shown[0]!r} on {self._target.host} failed: {exc}") from exc
+            error = SshConnectionLost if not _alive(client) else SshError
+            raise error(f"running {shown[0]!r} on {self._target.host} failed: {exc}") from exc
 
     def lock(self, path: str, *, timeout: float) -> contextlib.AbstractContextManager[None]:
         """A lock on a host path, held on this (the calling) machine.
@@ -216,3 +224,8 @@ class SshRunner(SftpFiles):
         folder = self._lock_dir or posixpath.join(tempfile.gettempdir(), "vmtk-ssh-locks")
         self._locks.mkdir(folder)
         return self._locks.path.join(folder, hashlib.sha256(key).hexdigest()[:32] + ".lock")
+
+
+def _alive(client: paramiko.SSHClient) -> bool:
+    transport = client.get_transport()
+    return transport is not None and transport.is_active()

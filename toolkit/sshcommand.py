@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import paramiko
 
 from toolkit.clock import Clock
-from toolkit.errors import CommandTimeout, SshError
+from toolkit.errors import CommandTimeout, SshConnectionLost, SshError
 from toolkit.runner import OutputSink, decode
 from toolkit.sshtarget import HostPlatform
 
@@ -94,6 +94,10 @@ def _collect(
     while not (channel.exit_status_ready() and channel.eof_received and not _pending(channel)):
         if clock.monotonic() > deadline:
             raise CommandTimeout(shown, timeout, decode(bytes(out)))
+        if channel.closed and not channel.eof_received:
+            # paramiko closes every channel when the connection dies, without an EOF or an
+            # exit status: waiting on would only run into the timeout.
+            raise SshConnectionLost(f"the connection dropped while {shown[0]!r} ran; its outcome is unknown")
         select.select([channel], [], [], _POLL_SECONDS)  # an I/O wait, bounded by the deadline above
         _drain(channel, out, err, on_output)
     _drain(channel, out, err, on_output)

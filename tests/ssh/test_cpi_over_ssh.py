@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 import uuid
 from pathlib import Path
 
@@ -81,3 +83,28 @@ def assert_no_secrets(remote: RemoteCpi, logs: list[str]) -> None:
     body = "".join(str(key).splitlines()[1:-1])  # the key's base64 without its armour lines
     for text in logs:
         assert body[:40] not in text.replace("\n", "") and MBUS_SECRET not in text
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)  # polling another process's progress; not library code
+
+
+def test_connection_dropped_in_create_vm_is_cleaned_up_and_a_retry_succeeds(remote: RemoteCpi) -> None:
+    stemcell = make_template(remote)
+    remote.host.configure(latency={"start": 5})  # vmrun start has powered the VM on, then lingers
+    process = remote.start("create_vm", "agent-drop", stemcell, {"disk": 64}, MANUAL, [], ENV)
+    wait_for(lambda: bool(remote.running()))
+    assert remote.sshd.drop_connections() >= 1
+    response, stderr = remote.finish(process)
+    error = response["error"]
+    assert error["type"] == "Bosh::Clouds::VMCreationFailed", (error, stderr[-3000:])
+    assert error["ok_to_retry"] is True and "connection" in error["message"]
+    # The same call cleaned up over a fresh connection: no VM running, no directory, no lock.
+    assert remote.running() == []
+    assert not [p.name for p in remote.store.iterdir() if p.name.startswith("vm-")]
+    remote.host.configure(latency={})
+    vm, _ = remote("create_vm", "agent-drop", stemcell, {"disk": 64}, MANUAL, [], ENV)
+    assert remote.running() == [str(remote.vmx(vm))]
