@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import time
 from collections.abc import Callable
 import uuid
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cpi.conftest import ENV, MANUAL, STEMCELL_CDROM
-from tests.ssh.conftest import MBUS_SECRET, ObservedSshd, RemoteCpi
+from tests.ssh.conftest import MBUS_SECRET, ObservedSshd, RemoteCpi, make_remote
 from toolkit.sim import AgentStatus
 
 pytestmark = pytest.mark.real_process
@@ -108,3 +110,47 @@ def test_connection_dropped_in_create_vm_is_cleaned_up_and_a_retry_succeeds(remo
     remote.host.configure(latency={})
     vm, _ = remote("create_vm", "agent-drop", stemcell, {"disk": 64}, MANUAL, [], ENV)
     assert remote.running() == [str(remote.vmx(vm))]
+
+
+def other_key(folder: Path) -> tuple[str, str]:
+    """A freshly generated Ed25519 key pair nobody trusts: (private key text, public key line)."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "other")], check=True)
+    return (folder / "other").read_text(), " ".join((folder / "other.pub").read_text().split()[:2])
+
+
+@pytest.mark.parametrize(
+    ("tunnel", "says"),
+    [
+        ({"host_public_key": "PUBLIC"}, ["changed: expected", "pin the new key in host_public_key"]),
+        ({"host_public_key": None}, ["is unknown", "pin it by setting host_public_key to 'ssh-ed25519 "]),
+        ({"private_key": "PRIVATE"}, ["refused the private key for user"]),
+        ({"port": "CLOSED"}, ["cannot connect to"]),
+    ],
+    ids=["wrong-host-key", "unpinned-host-key", "auth-failure", "refused-connection"],
+)
+def test_ssh_failures_are_cloud_errors_saying_what_to_do(
+    sshd: ObservedSshd, tmp_path: Path, tunnel: dict[str, object], says: list[str]
+) -> None:
+    private, public = other_key(tmp_path)
+    values = {"PUBLIC": public, "PRIVATE": private, "CLOSED": str(_closed_port())}
+    remote = make_remote(sshd, tmp_path / "remote", **{k: values.get(str(v), v) for k, v in tunnel.items()})
+    response, stderr = remote.raw("has_vm", str(uuid.uuid4()))
+    assert response["error"]["type"] == "Bosh::Clouds::CloudError" and response["result"] is None
+    for text in says:
+        assert text in response["error"]["message"], response["error"]
+    assert_no_secrets(remote, [stderr, json.dumps(response)])
+    assert private[40:80] not in stderr + json.dumps(response)
+
+
+def test_bad_ssh_settings_are_a_cpi_error_listing_every_problem(sshd: ObservedSshd, tmp_path: Path) -> None:
+    remote = make_remote(sshd, tmp_path / "remote", port="ssh", platform="beos", username="")
+    error = remote.error("has_vm", str(uuid.uuid4()))
+    assert error["type"] == "Bosh::Clouds::CpiError"
+    for key in ("ssh_tunnel.port", "ssh_tunnel.platform", "ssh_tunnel.username"):
+        assert key in error["message"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:  # bound, never listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
