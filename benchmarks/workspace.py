@@ -9,6 +9,7 @@ builds and calls; it never times anything.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -110,12 +111,22 @@ def response_result(method: str, stdout: bytes, stderr: bytes = b"") -> Any:
 
 
 def stemcell_image(path: Path) -> Path:
-    """A stemcell ``image`` (gzipped tar of OVF, VMDK, manifest) from the reference artefacts."""
+    """A stemcell ``image`` (gzipped tar of OVF, VMDK and their SHA1 manifest) from the reference artefacts."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        files = {
+            name: (REFERENCE / name).read_bytes()
+            for name in ("image.ovf", "image.vmdk")
+        }
+        # The reference's image.mf names another disk (test.vmdk): write the manifest these files need.
+        files["image.mf"] = "".join(
+            f"SHA1({n})= {hashlib.sha1(d).hexdigest()}\n" for n, d in files.items()
+        ).encode()
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for name in ("image.ovf", "image.vmdk", "image.mf"):
-                tar.add(REFERENCE / name, arcname=name)
+            for name, data in files.items():
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
         path.write_bytes(buffer.getvalue())
     return path
