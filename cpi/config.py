@@ -12,6 +12,9 @@ used by ``cpi.factory``).
 from __future__ import annotations
 
 import json
+import ntpath
+import os
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -68,6 +71,7 @@ class CpiConfig:
         agent = _agent(_section(props, "agent", "cloud.properties.", problems), problems)
         values = _vmrun_values(vmrun, problems)
         values["ssh_tunnel"] = _ssh(vmrun.get("ssh_tunnel"), problems)
+        _require_absolute(values, problems)
         if problems:
             raise ConfigError(problems, subject="CPI configuration")
         return cls(agent=agent, **values)
@@ -103,6 +107,17 @@ def _vmrun_values(vmrun: Mapping[str, Any], problems: list[str]) -> dict[str, An
         problems.append(f"{_PREFIX}host_type must be one of {', '.join(_HOST_TYPES)}, got {host_type!r}")
     values["host_type"] = host_type if host_type in _HOST_TYPES else None
     return values
+
+
+def _require_absolute(values: Mapping[str, Any], problems: list[str]) -> None:
+    """Store paths are vmx paths to vmrun, which needs them absolute, in the host's flavour."""
+    ssh = values.get("ssh_tunnel")
+    windows = ssh.platform.value == "windows" if ssh is not None else os.name == "nt"
+    flavour = ntpath if windows else posixpath
+    for key in ("vm_store_path", "stemcell_store_path"):
+        path = values.get(key)
+        if isinstance(path, str) and not flavour.isabs(path):
+            problems.append(f"{_PREFIX}{key} must be an absolute path on the VMware host, got {path!r}")
 
 
 def _section(raw: object, key: str, where: str, problems: list[str]) -> Mapping[str, Any]:

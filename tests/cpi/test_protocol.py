@@ -236,3 +236,25 @@ def test_config_errors_reach_bosh_as_cpi_error() -> None:
 
     response = dispatch(json.dumps({"method": "has_vm", "arguments": ["x"]}), build).to_dict()
     assert_error(response, "Bosh::Clouds::CpiError", "cloud must be an object")
+
+
+@pytest.mark.parametrize(
+    ("store", "tunnel", "ok"),
+    [
+        ("store", None, False),
+        ("/Users/me/Virtual Machines.localized/bosh", None, True),
+        ("C:\\vms\\bosh", {"platform": "windows"}, True),
+        ("/vms/bosh", {"platform": "windows"}, False),
+        ("vms\\bosh", {"platform": "windows"}, False),
+    ],
+)
+def test_store_paths_must_be_absolute_in_the_hosts_flavour(store: str, tunnel: dict | None, ok: bool) -> None:
+    vmrun: dict[str, object] = {"vm_store_path": store, "vmrun_bin_path": "vmrun"}
+    if tunnel is not None:
+        vmrun["ssh_tunnel"] = {"host": "h", "username": "u", "private_key": "k", **tunnel}
+    raw = {"cloud": {"properties": {"agent": {"mbus": "https://m:p@0.0.0.0:6868"}, "vmrun": vmrun}}}
+    if ok:
+        assert CpiConfig.from_mapping(raw).vm_store_path == store
+    else:
+        with pytest.raises(tk.ConfigError, match="vm_store_path must be an absolute path"):
+            CpiConfig.from_mapping(raw)
