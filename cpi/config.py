@@ -113,11 +113,17 @@ def _require_absolute(values: Mapping[str, Any], problems: list[str]) -> None:
     """Store paths are vmx paths to vmrun, which needs them absolute, in the host's flavour."""
     ssh = values.get("ssh_tunnel")
     windows = ssh.platform.value == "windows" if ssh is not None else os.name == "nt"
-    flavour = ntpath if windows else posixpath
     for key in ("vm_store_path", "stemcell_store_path"):
         path = values.get(key)
-        if isinstance(path, str) and not flavour.isabs(path):
+        if isinstance(path, str) and not _is_absolute(path, windows=windows):
             problems.append(f"{_PREFIX}{key} must be an absolute path on the VMware host, got {path!r}")
+
+
+def _is_absolute(path: str, *, windows: bool) -> bool:
+    # On Windows a rooted path without a drive (\\vms) depends on the current drive: not absolute.
+    if windows:
+        return bool(ntpath.splitdrive(path)[0]) and ntpath.isabs(path)
+    return posixpath.isabs(path)
 
 
 def _section(raw: object, key: str, where: str, problems: list[str]) -> Mapping[str, Any]:
