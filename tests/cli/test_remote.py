@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from tests.cli.expect import assert_error
 from toolkit.cli.app import App
 from toolkit.cli.main import cli
-from toolkit.cli.remote import HOST_VMRUN_PATHS, PLATFORMS, Destination, SshOptions, parse_destination, read_key
+from toolkit.cli.remote import (
+    HOST_VMRUN_PATHS,
+    PLATFORMS,
+    Destination,
+    SshOptions,
+    parse_destination,
+    read_key,
+)
 from toolkit.sshtarget import HostPlatform
 
 NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-._", min_size=1, max_size=20)

@@ -66,3 +66,16 @@ def test_gc_delete_removes_orphans_only(vmtk: Vmtk, store: dict[str, Path]) -> N
 def test_an_empty_or_missing_store_lists_nothing(vmtk: Vmtk, tmp_path: Path) -> None:
     assert json.loads(assert_ok(vmtk("store", "list", str(tmp_path / "none"), "--json")).stdout) == []
     assert assert_ok(vmtk("store", "gc", str(tmp_path / "none"))).stdout == ""
+
+
+def test_gc_json_names_each_orphan_and_what_was_done(vmtk: Vmtk, store: dict[str, Path]) -> None:
+    temp = store["vm"].with_name("env.json.tmp-0123abcd")
+    temp.write_text("{")
+    rows = json.loads(assert_ok(vmtk("store", "gc", str(store["root"]), "--json")).stdout)
+    by_path = {row["path"]: row for row in rows}
+    assert by_path[str(temp)]["kind"] == "temp-file" and by_path[str(temp)]["owner"]["kind"] == "VM"
+    assert by_path[str(store["foreign"])]["owner"] is None
+    assert {row["action"] for row in rows} == {"would remove"} and temp.exists()
+    rows = json.loads(assert_ok(vmtk("store", "gc", str(store["root"]), "--delete", "--json")).stdout)
+    assert {row["action"] for row in rows} == {"removed"} and not temp.exists()
+    assert json.loads(assert_ok(vmtk("store", "gc", str(store["root"]), "--json")).stdout) == []

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import click
 
-from toolkit.clock import Clock, SystemClock
 from toolkit.cli.remote import HOST_VMRUN_PATHS, SshOptions, ssh_target
+from toolkit.clock import Clock, SystemClock
 from toolkit.runner import LocalRunner, Runner
 from toolkit.vmrun import GuestCredentials, HostType, Vmrun
 

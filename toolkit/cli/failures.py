@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 
 # What to do next, by error type; the first matching class (in order) wins.
 HINTS: tuple[tuple[type[errors.ToolkitError], str], ...] = (
-    (errors.SshError, "check --ssh-key, and pin the host's key with --ssh-host-key 'TYPE BASE64' "
-                      "or VMTK_SSH_HOST_KEY"),
+    (errors.SshError, ("check --ssh-key, and pin the host's key with --ssh-host-key 'TYPE BASE64' "
+                       "or VMTK_SSH_HOST_KEY")),
     (errors.SpawnError, "check the program path (--vmrun / VMTK_VMRUN, --ovftool)"),
     (errors.CommandTimeout, "the host may be busy or showing a dialog; check the VMware GUI"),
     (errors.HostFileNotFound, "check the path"),

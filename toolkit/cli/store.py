@@ -1,34 +1,25 @@
 """``vmtk store``: what is in a CPI store (``vm_store_path``), and what no CID owns.
 
-Reads the layout through ``cpi.store.Store`` (the one place it is defined) and
-the App's runner. ``gc`` is a dry run unless ``--delete``, and it takes the
-CPI's own lock before removing anything a CID name could still claim. It must
-never touch an entry that a live stemcell, VM, disk or snapshot owns.
+A thin layer: the layout is ``cpi.store.Store``'s and what counts as an orphan
+(and how one is removed safely, under its owner's lock) is ``cpi.orphans``'.
+``gc`` is a dry run unless ``--delete``. This module must not decide by itself
+what is an orphan, nor remove anything except through ``remove_orphan``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import click
 
-from cpi.errors import CpiError
-from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
-from cpi.store import DISKS, LOCKS, SNAPSHOTS, Store
+from cpi.ids import Cid, DiskCid, SnapshotCid
+from cpi.orphans import Orphan, cid_of, find_orphans, remove_orphan
+from cpi.store import DISKS, SNAPSHOTS, Store
 from toolkit.cli.app import App, pass_app
 from toolkit.cli.output import emit_rows
 
 STORE = click.argument("root", metavar="STORE_PATH", envvar="VMTK_STORE")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 LOCK_WAIT = 30.0
-STRUCTURE = frozenset({DISKS, SNAPSHOTS, LOCKS})
-PAIRED = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}
-
-
-@dataclass(frozen=True, slots=True)
-class Orphan:
-    path: str
-    why: str
-    owner: Cid | None = None  # the CID its name claims (locked before removal)
+PAIRED: dict[str, type[Cid]] = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}
 
 
 @click.group("store")
@@ -38,7 +29,7 @@ def group() -> None:
 
 @group.command("list")
 @STORE
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@JSON
 @pass_app
 def list_(app: App, root: str, as_json: bool) -> None:
     """List the stemcells, VMs, disks and snapshots in the store."""
@@ -54,83 +45,37 @@ def list_(app: App, root: str, as_json: bool) -> None:
 @group.command()
 @STORE
 @click.option("--delete", is_flag=True, help="Really remove them (default: only list them).")
+@JSON
 @pass_app
-def gc(app: App, root: str, delete: bool) -> None:
+def gc(app: App, root: str, delete: bool, as_json: bool) -> None:
     """List (or with --delete, remove) what no stemcell, VM, disk or snapshot owns.
 
     Use --delete while no CPI call is under way: a stemcell import or a disk
-    creation in progress looks unfinished too.
+    creation in progress looks unfinished too. Each entry is checked again
+    under its resource's lock just before it is removed.
     """
     store = Store(app.host, root, lock_timeout=LOCK_WAIT)
-    for orphan in find_orphans(store):
-        click.echo(f"{'removed' if delete else 'would remove'} {orphan.path}  ({orphan.why})")
-        if delete:
-            _remove(store, orphan)
+    rows = [_row(orphan, _act(store, orphan) if delete else "would remove") for orphan in find_orphans(store)]
+    if as_json:
+        emit_rows(rows, (), as_json=True)
+        return
+    for row in rows:
+        click.echo(f"{row['action']} {row['path']}  ({row['why']})")
 
 
-def find_orphans(store: Store) -> list[Orphan]:
-    """Entries no CID owns: foreign names, half-created resources, unpaired disk files."""
-    found: list[Orphan] = []
-    for name in _entries(store, store.root):
-        cid = _cid_of(name, (VmCid, StemcellCid))
-        vmx = store.join(name, name + ".vmx")
-        if name in STRUCTURE:
-            continue
-        if cid is None:
-            found.append(Orphan(store.join(name), "no CID owns this name"))
-        elif not store.runner.exists(vmx):
-            found.append(Orphan(store.join(name), "no .vmx: an interrupted create", cid))
-    for folder, kind in PAIRED.items():
-        found += _unpaired(store, folder, kind)
-    return found
+def _act(store: Store, orphan: Orphan) -> str:
+    return "removed" if remove_orphan(store, orphan) else "kept (in use again)"
 
 
-def _unpaired(store: Store, folder: str, kind: type[Cid]) -> list[Orphan]:
-    names = set(_entries(store, store.join(folder)))
-    found = []
-    for name in sorted(names):
-        stem, dot, ext = name.rpartition(".")
-        cid = _cid_of(stem, (kind,)) if dot else None
-        partner = f"{stem}.{'json' if ext == 'vmdk' else 'vmdk'}"
-        if cid is None or ext not in ("vmdk", "json"):
-            found.append(Orphan(store.join(folder, name), "no CID owns this name"))
-        elif partner not in names:
-            found.append(Orphan(store.join(folder, name), f"its {partner} is missing", cid))
-    return found
+def _row(orphan: Orphan, action: str) -> dict[str, object]:
+    owner = orphan.owner
+    return {"action": action, "kind": orphan.kind.value, "path": orphan.path, "why": orphan.why,
+            "owner": None if owner is None else {"kind": owner.kind, "cid": str(owner)}}
 
 
 def _paired(store: Store, folder: str, kind: type[Cid]) -> list[Cid]:
-    names = set(_entries(store, store.join(folder)))
+    """CIDs that have both their .vmdk and their .json record in ``folder``."""
+    path = store.join(folder)
+    names = set(store.runner.list_dir(path)) if store.runner.is_dir(path) else set()
     stems = sorted(n[: -len(".vmdk")] for n in names if n.endswith(".vmdk"))
-    return [c for s in stems if f"{s}.json" in names and (c := _cid_of(s, (kind,))) is not None]
-
-
-def _cid_of(name: str, kinds: tuple[type[Cid], ...]) -> Cid | None:
-    for kind in kinds:
-        if name.startswith(kind.prefix):
-            try:
-                return kind(name[len(kind.prefix):])
-            except CpiError:  # a foreign name that only looks like ours
-                return None
-    return None
-
-
-def _entries(store: Store, path: str) -> list[str]:
-    return store.runner.list_dir(path) if store.runner.is_dir(path) else []
-
-
-def _remove(store: Store, orphan: Orphan) -> None:
-    if orphan.owner is None:
-        _remove_path(store, orphan.path)
-        return
-    # The CPI holds this lock while it creates the resource: never race a create.
-    with store.lock_for(orphan.owner):
-        if orphan in find_orphans(store):
-            _remove_path(store, orphan.path)
-
-
-def _remove_path(store: Store, path: str) -> None:
-    if store.runner.is_dir(path):
-        store.runner.remove_tree(path)
-    else:
-        store.runner.remove(path)
+    return [c for s in stems if f"{s}.json" in names and (c := cid_of(s, (kind,))) is not None]

@@ -1,0 +1,210 @@
+"""Orphans in a CPI store: what an interrupted or crashed CPI call left behind.
+
+Finding is read-only and returns typed ``Orphan`` findings: directories named
+for a CID but without their .vmx (an interrupted create or import), ``*.tmp-*``
+files of interrupted atomic writes, disk and snapshot files without their JSON
+record (or records without their file), lock files of CIDs that no longer
+exist, stemcells marked deleted whose last linked clone is gone, and names no
+CID can own. Removing one takes the lock of the CID its name claims (the lock
+every CPI call on that resource holds) and checks again under it, so it never
+races a call that holds the lock. Imports and disk creations do not hold a lock
+while they write, so removal is meant for a store no CPI call is using.
+
+The layout itself is ``cpi.store``'s; this module must never remove anything a
+live stemcell, VM, disk or snapshot owns, and never runs vmrun.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cpi.errors import CpiError
+from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
+from cpi.stemcells import Stemcells
+from cpi.store import DELETED_MARKER, DISKS, LOCKS, SNAPSHOTS, Store
+
+log = logging.getLogger(__name__)
+
+# The runners write ``<path>.tmp-<8 hex>`` and rename it over ``<path>`` (LocalRunner, SFTP).
+TEMP_NAME = re.compile(r"(?P<target>.+)\.tmp-[0-9a-f]{8}")
+LOCK_SUFFIX = ".lock"
+# VMware keeps "<disk>.vmdk.lck" directories next to a disk while a VM has it open.
+VMWARE_LOCK_SUFFIX = ".lck"
+PAIRED: dict[str, type[Cid]] = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}
+DIRECTORY_KINDS: tuple[type[Cid], ...] = (VmCid, StemcellCid)
+ALL_KINDS: tuple[type[Cid], ...] = (*DIRECTORY_KINDS, DiskCid, SnapshotCid)
+
+
+class OrphanKind(str, enum.Enum):
+    FOREIGN = "foreign"
+    HALF_CREATED = "half-created"
+    TEMP_FILE = "temp-file"
+    DISK_WITHOUT_RECORD = "disk-without-record"
+    RECORD_WITHOUT_DISK = "record-without-disk"
+    STALE_LOCK = "stale-lock"
+    DELETED_STEMCELL = "deleted-stemcell"
+
+
+REASONS: dict[OrphanKind, str] = {
+    OrphanKind.FOREIGN: "no CID owns this name",
+    OrphanKind.HALF_CREATED: "no .vmx: an interrupted create or import",
+    OrphanKind.TEMP_FILE: "left by an interrupted write",
+    OrphanKind.DISK_WITHOUT_RECORD: "its .json record is missing and no VM uses it",
+    OrphanKind.RECORD_WITHOUT_DISK: "its .vmdk is missing",
+    OrphanKind.STALE_LOCK: "the lock of a resource that no longer exists",
+    OrphanKind.DELETED_STEMCELL: "deleted by BOSH and no linked clone uses it any more",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    kind: OrphanKind
+    path: str
+    owner: Cid | None = None  # the CID its name claims: locked before removal
+
+    @property
+    def why(self) -> str:
+        return REASONS[self.kind]
+
+
+def find_orphans(store: Store) -> list[Orphan]:
+    """Everything in ``store`` that no live resource owns, in a stable order."""
+    found = list(_top_level(store))
+    for folder, kind in PAIRED.items():
+        found += _unpaired(store, folder, kind)
+    found += _stale_locks(store)
+    return found
+
+
+def remove_orphan(store: Store, orphan: Orphan) -> bool:
+    """Remove ``orphan`` if it still is one (checked under its owner's lock); ``True`` if removed."""
+    if orphan.kind is OrphanKind.DELETED_STEMCELL and isinstance(orphan.owner, StemcellCid):
+        Stemcells(store).collect(orphan.owner)  # the CPI's own removal, under the stemcell's lock
+        return not store.runner.exists(orphan.path)
+    if orphan.owner is None:
+        _remove_path(store, orphan.path)
+        return True
+    with store.lock_for(orphan.owner):
+        if orphan not in find_orphans(store):
+            log.info("%s is no longer an orphan: kept", orphan.path)
+            return False
+        _remove_path(store, orphan.path)
+        if not _exists(store, orphan.owner):
+            store.forget_lock(orphan.owner)  # as the CPI does when it deletes a resource
+    return True
+
+
+# --- finding ------------------------------------------------------------------------------
+
+
+def _top_level(store: Store) -> Iterator[Orphan]:
+    for name in _entries(store, store.root):
+        if name in (DISKS, SNAPSHOTS, LOCKS):
+            continue
+        cid = cid_of(name, DIRECTORY_KINDS)
+        if cid is None:
+            yield Orphan(OrphanKind.FOREIGN, store.join(name))
+        elif not store.runner.exists(store.join(name, name + ".vmx")):
+            yield Orphan(OrphanKind.HALF_CREATED, store.join(name), cid)
+        else:
+            yield from _inside(store, cid)
+
+
+def _inside(store: Store, cid: Cid) -> Iterator[Orphan]:
+    """In a live VM or stemcell directory: interrupted writes, and a deleted unused stemcell."""
+    for name in _entries(store, store.join(cid.name)):
+        if TEMP_NAME.fullmatch(name):
+            yield Orphan(OrphanKind.TEMP_FILE, store.join(cid.name, name), cid)
+    if isinstance(cid, StemcellCid) and _unused_deleted(store, cid):
+        yield Orphan(OrphanKind.DELETED_STEMCELL, store.join(cid.name), cid)
+
+
+def _unused_deleted(store: Store, cid: StemcellCid) -> bool:
+    return store.runner.exists(store.join(cid.name, DELETED_MARKER)) and not Stemcells(store).users(cid)
+
+
+def _unpaired(store: Store, folder: str, kind: type[Cid]) -> Iterator[Orphan]:
+    names = set(_entries(store, store.join(folder)))
+    for name in sorted(names):
+        if name.endswith(VMWARE_LOCK_SUFFIX):
+            yield from _vmware_lock(store, folder, name, names, kind)
+            continue
+        temp = TEMP_NAME.fullmatch(name)
+        stem, _, ext = (temp["target"] if temp else name).rpartition(".")
+        cid = cid_of(stem, (kind,)) if ext in ("vmdk", "json") else None
+        path = store.join(folder, name)
+        if cid is None:
+            yield Orphan(OrphanKind.FOREIGN, path)
+        elif temp:
+            yield Orphan(OrphanKind.TEMP_FILE, path, cid)
+        elif ext == "json" and f"{stem}.vmdk" not in names:
+            yield Orphan(OrphanKind.RECORD_WITHOUT_DISK, path, cid)
+        elif ext == "vmdk" and f"{stem}.json" not in names and not _used_by_a_vm(store, path):
+            yield Orphan(OrphanKind.DISK_WITHOUT_RECORD, path, cid)
+
+
+def _vmware_lock(store: Store, folder: str, name: str, names: set[str], kind: type[Cid]) -> Iterator[Orphan]:
+    """VMware's lock of a disk is the disk's while the disk is there; then it is stale."""
+    disk = name[: -len(VMWARE_LOCK_SUFFIX)]
+    cid = cid_of(disk[: -len(".vmdk")], (kind,)) if disk.endswith(".vmdk") else None
+    if cid is None:
+        yield Orphan(OrphanKind.FOREIGN, store.join(folder, name))
+    elif disk not in names:
+        yield Orphan(OrphanKind.STALE_LOCK, store.join(folder, name), cid)
+
+
+def _used_by_a_vm(store: Store, disk_path: str) -> bool:
+    """Whether some VM's .vmx names this disk (its record may be lost, the attachment is not)."""
+    needle = disk_path.encode("utf-8")
+    return any(needle in _read(store, store.vm_vmx(vm)) for vm in store.vm_cids())
+
+
+def _stale_locks(store: Store) -> Iterator[Orphan]:
+    for name in _entries(store, store.join(LOCKS)):
+        cid = cid_of(name[: -len(LOCK_SUFFIX)], ALL_KINDS) if name.endswith(LOCK_SUFFIX) else None
+        # Other lock names (e.g. "macs") guard shared state, not one resource: never stale.
+        if cid is not None and not _exists(store, cid):
+            yield Orphan(OrphanKind.STALE_LOCK, store.join(LOCKS, name), cid)
+
+
+def _exists(store: Store, cid: Cid) -> bool:
+    if isinstance(cid, DiskCid):
+        paths = [store.disk_vmdk(cid), store.disk_record(cid)]
+    elif isinstance(cid, SnapshotCid):
+        paths = [store.snapshot_vmdk(cid), store.snapshot_record(cid)]
+    else:
+        paths = [store.join(cid.name)]
+    return any(store.runner.exists(path) for path in paths)
+
+
+def cid_of(name: str, kinds: tuple[type[Cid], ...]) -> Cid | None:
+    """The CID a store entry's name claims, if it is a valid one of ``kinds``."""
+    for kind in kinds:
+        if name.startswith(kind.prefix):
+            try:
+                return kind(name[len(kind.prefix):])
+            except CpiError:  # a foreign name that only looks like ours
+                return None
+    return None
+
+
+# --- runner helpers -----------------------------------------------------------------------
+
+
+def _entries(store: Store, path: str) -> list[str]:
+    return store.runner.list_dir(path) if store.runner.is_dir(path) else []
+
+
+def _read(store: Store, path: str) -> bytes:
+    return store.runner.read_bytes(path) if store.runner.exists(path) else b""
+
+
+def _remove_path(store: Store, path: str) -> None:
+    if store.runner.is_dir(path):
+        store.runner.remove_tree(path)
+    else:
+        store.runner.remove(path)
