@@ -30,7 +30,6 @@ from toolkit.guest_wrapper import (
     EXIT_FILE,
     FLAVOURS,
     STREAMS,
-    GuestOs,
     OutputCallback,
     Poller,
     exit_code,
@@ -39,6 +38,7 @@ from toolkit.guest_wrapper import (
     wrapper_argv,
 )
 from toolkit.guest_wrapper import POWERSHELL as POWERSHELL
+from toolkit.guest_wrapper import GuestOs as GuestOs
 from toolkit.guest_wrapper import script_path as script_path
 from toolkit.vmrun import GuestCredentials, GuestProcess, ToolsState, Vmrun
 

@@ -236,7 +236,7 @@ class LocalRunner:
             with handle:
                 if mode is not None:
                     os.chmod(temp, mode)
-                yield handle  # type: ignore[misc]
+                yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
             with _file_errors(path):

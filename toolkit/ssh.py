@@ -223,7 +223,7 @@ class SshRunner(SftpFiles):
         key = f"{self._target.host}:{self._target.port}:{path}".encode()
         folder = self._lock_dir or posixpath.join(tempfile.gettempdir(), "vmtk-ssh-locks")
         self._locks.mkdir(folder)
-        return self._locks.path.join(folder, hashlib.sha256(key).hexdigest()[:32] + ".lock")
+        return str(self._locks.path.join(folder, hashlib.sha256(key).hexdigest()[:32] + ".lock"))
 
 
 def _alive(client: paramiko.SSHClient) -> bool:

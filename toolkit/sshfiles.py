@@ -143,7 +143,7 @@ class SftpFiles:
 
     def make_temp_dir(self, prefix: str = "vmtk-") -> str:
         base = self._target.temp_dir or ("C:/Windows/Temp" if self._target.platform is HostPlatform.WINDOWS else "/tmp")
-        path = self.path.join(base, f"{prefix}{uuid.uuid4().hex[:12]}")
+        path = str(self.path.join(base, f"{prefix}{uuid.uuid4().hex[:12]}"))
         with _sftp_errors(path):
             self._files().mkdir(path, mode=0o700)
         return path

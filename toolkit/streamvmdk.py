@@ -139,11 +139,11 @@ def _write_tables(dst: BinaryIO, target: SparseHeader, table: array[int]) -> Non
     per = target.gtes_per_gt
     directories = [vmdk.directory(dst, target)]
     if target.rgd_offset:
-        directories.append(vmdk.read_u32(dst, target.rgd_offset, target.gt_count))
+        directories.append(vmdkformat.read_u32(dst, target.rgd_offset, target.gt_count))
     for index in range(target.gt_count):
         entries = table[index * per : (index + 1) * per]
         if any(entries):
-            data = vmdk.le_u32(entries)
+            data = vmdkformat.le_u32(entries)
             for gd in directories:
                 vmdkformat.write_at(dst, gd[index] * SECTOR, data)
 
@@ -154,17 +154,17 @@ def write_stream_optimized(raw_src: BinaryIO, dst: BinaryIO, capacity: int) -> N
     ``dst`` may be a pipe: everything is written strictly in order. A short
     ``raw_src`` reads as zeros up to ``capacity``.
     """
-    sectors = vmdk.sectors_for(capacity)
-    header = SparseHeader(capacity=sectors, rgd_offset=0, gd_offset=vmdk.GD_AT_END,
+    sectors = vmdkformat.sectors_for(capacity)
+    header = SparseHeader(capacity=sectors, rgd_offset=0, gd_offset=vmdkformat.GD_AT_END,
                           overhead=vmdkformat.GRAIN_SECTORS, version=3, flags=FLAGS_STREAM,
                           compress=COMPRESS_DEFLATE)  # fmt: skip
-    text = vmdk.render_descriptor(sectors, "lsilogic", "disk.vmdk", 0xFFFFFFFE, "streamOptimized")
+    text = vmdkformat.render_descriptor(sectors, "lsilogic", "disk.vmdk", 0xFFFFFFFE, "streamOptimized")
     body = header.pack() + text.encode("utf-8").ljust(header.descriptor_size * SECTOR, b"\0")
     writer = _Writer(dst, body.ljust(header.overhead * SECTOR, b"\0"))
     gd = array("I", bytes(4 * header.gt_count))
     for index in range(header.gt_count):
         gd[index] = _write_table_grains(raw_src, writer, header, index)
-    gd_sector = writer.metadata(MARKER_GD, vmdk.le_u32(gd))
+    gd_sector = writer.metadata(MARKER_GD, vmdkformat.le_u32(gd))
     writer.metadata(MARKER_FOOTER, dataclasses.replace(header, gd_offset=gd_sector).pack())
     writer.metadata(MARKER_EOS, b"")
 
@@ -179,7 +179,7 @@ def _write_table_grains(raw_src: BinaryIO, writer: _Writer, header: SparseHeader
         data = _read_up_to(raw_src, wanted).ljust(grain_bytes, b"\0")
         if data.count(0) != len(data):
             table[grain - first] = writer.grain(grain * header.grain_size, zlib.compress(data))
-    return writer.metadata(MARKER_GT, vmdk.le_u32(table)) if any(table) else 0
+    return writer.metadata(MARKER_GT, vmdkformat.le_u32(table)) if any(table) else 0
 
 
 def _read_up_to(src: BinaryIO, size: int) -> bytes:
