@@ -4,7 +4,8 @@ Tests substitute the host here: ``build_cloud(config, runner=SimHost(...).runner
 clock=FakeClock())``. Nothing is started or read while building (the first
 vmrun run happens in the first operation that needs one), so a request that
 fails validation costs nothing. With ``ssh_tunnel`` configured the runner is an
-``SshRunner`` to the VMware host; otherwise a ``LocalRunner``.
+``SshRunner`` to the VMware host and stemcell images go through ``cpi.images``
+(imported on the host once per content hash); otherwise a ``LocalRunner``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def build_cloud(
         vmrun, clock, start_wait=config.vm_start_max_wait_seconds,
         soft_stop_wait=config.vm_soft_shutdown_max_wait_seconds,
     )
-    stemcells = Stemcells(store, ovftool=_ovftool(config, runner, clock))
+    ovftool = _ovftool(config, runner, clock)
+    stemcells = Stemcells(store, ovftool=ovftool, images=_images(config, store, vmrun, ovftool))
     disks = Disks(store, vmrun=vmrun, vdiskmanager=_vdiskmanager(config, runner, clock))
     vms = Vms(
         store, stemcells, disks, vmrun, power, config.agent,
@@ -52,6 +54,14 @@ def host_runner(config: CpiConfig, clock: Clock) -> Runner:
     from toolkit.ssh import SshRunner  # paramiko: only for a remote VMware host
 
     return SshRunner(config.ssh_tunnel, clock=clock)
+
+
+def _images(config: CpiConfig, store: Store, vmrun: Vmrun, ovftool):  # type: ignore[no-untyped-def]
+    if config.ssh_tunnel is None:
+        return None  # a local host reads the image in place: nothing to upload
+    from cpi.images import ImageCache
+
+    return ImageCache(store, vmrun, ovftool=ovftool)
 
 
 def _ovftool(config: CpiConfig, runner: Runner, clock: Clock):  # type: ignore[no-untyped-def]

@@ -5,8 +5,9 @@ are linked clones of it. Deleting the template would break every clone (their
 delta disks name its disk as parent), so ``delete`` leaves a ``deleted`` marker
 while any VM still uses it and ``collect`` (called by delete_vm) removes it
 with its last clone. Clones and deletion of one stemcell serialize on its lock.
-Importing without ovftool costs no external program run. This module never
-starts or stops VMs.
+Importing without ovftool costs no external program run. On a remote host
+(SSH) the template is a full clone of the image's copy kept by ``cpi.images``.
+This module never starts or stops VMs.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from cpi.errors import CloudError, CpiFailure
 from cpi.ids import StemcellCid, VmCid
 from cpi.store import Store
-from toolkit.errors import HostFileNotFound
+from toolkit.errors import HostFileNotFound, ToolkitError
 
 if TYPE_CHECKING:
+    from cpi.images import ImageCache
     from toolkit.ovftool import Ovftool
 
 log = logging.getLogger(__name__)
@@ -33,26 +35,37 @@ class StemcellMissing(CloudError):
 
 
 class Stemcells:
-    def __init__(self, store: Store, *, ovftool: Ovftool | None = None) -> None:
+    def __init__(self, store: Store, *, ovftool: Ovftool | None = None, images: ImageCache | None = None) -> None:
         self.store = store
         self.ovftool = ovftool
+        self.images = images  # a remote host: images imported once per content hash
 
     def create(self, image_path: str, cloud_properties: dict[str, Any]) -> StemcellCid:
-        from toolkit.stemcell import (
-            import_image,  # tar/OVF/VMDK machinery: only when importing
-        )
-
         cid = StemcellCid.new()
         directory = self.store.stemcell_dir(cid)
         try:
-            self.store.runner.mkdir(directory)
-            import_image(self.store.runner, image_path, self.store.stemcell_vmx(cid), name=cid.name, ovftool=self.ovftool)
+            if self.images is not None:
+                self.images.make_template(image_path, cid)
+            else:
+                self._import(image_path, cid)
             self.store.write_json(self.store.join(cid.name, STEMCELL_JSON), cloud_properties, mode=0o644)
         except Exception as exc:
-            self.store.runner.remove_tree(directory)  # no half-imported template
+            self._discard(directory)  # no half-imported template
             raise CloudError(f"Importing stemcell image '{image_path}'") from exc
         log.info("create_stemcell %s -> %s", image_path, cid)
         return cid
+
+    def _import(self, image_path: str, cid: StemcellCid) -> None:
+        from toolkit.stemcell import import_image  # tar/OVF/VMDK machinery: only when importing
+
+        self.store.runner.mkdir(self.store.stemcell_dir(cid))
+        import_image(self.store.runner, image_path, self.store.stemcell_vmx(cid), name=cid.name, ovftool=self.ovftool)
+
+    def _discard(self, directory: str) -> None:
+        try:
+            self.store.runner.remove_tree(directory)
+        except ToolkitError:  # e.g. the host is unreachable: the import's own error matters more
+            log.warning("could not remove %s after a failed create_stemcell", directory, exc_info=True)
 
     def template(self, cid: StemcellCid) -> str:
         """The template's .vmx; ``StemcellMissing`` if it is gone or being deleted."""
@@ -106,6 +119,9 @@ class Stemcells:
         return self.store.stemcell_dir(cid).encode() in vmsd
 
     def _remove(self, cid: StemcellCid) -> None:
+        image = self.images.image_of(cid) if self.images is not None else None
         self.store.runner.remove_tree(self.store.stemcell_dir(cid))
         self.store.forget_lock(cid)
         log.info("delete_stemcell %s: removed", cid)
+        if self.images is not None:
+            self.images.release(image)

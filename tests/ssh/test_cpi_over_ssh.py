@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable
 import uuid
@@ -154,3 +156,49 @@ def _closed_port() -> int:
     with socket.socket() as sock:  # bound, never listening: connections are refused
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
+STEMCELL_PROPS = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": "0.0.1"}
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    """A stemcell ``image``: the OVF package VMware wrote (descriptor + streamOptimized disk)."""
+    pytest.importorskip("toolkit.stemcell")
+    path = tmp_path / "image"
+    with tarfile.open(path, "w") as tar:
+        for name in ("image.ovf", "image.vmdk"):
+            tar.add(REFERENCE / name, arcname=name)
+    return path
+
+
+def test_an_image_reaches_the_host_once_per_content_hash(remote: RemoteCpi, image: Path) -> None:
+    images = remote.store / ".images"
+    digest = hashlib.sha256(image.read_bytes()).hexdigest()
+    first = remote("create_stemcell", str(image), STEMCELL_PROPS)
+    uploaded = remote.sshd.written(str(images))
+    assert uploaded > 0 and sorted(p.name for p in images.iterdir()) == [digest]
+    assert (images / digest / "image.vmx").exists()
+    second = remote("create_stemcell", str(image), STEMCELL_PROPS)
+    assert remote.sshd.written(str(images)) == uploaded  # the second import sent no image bytes
+    assert remote.sshd.written(str(remote.store / f"cs-{second}")) < 1024  # its records only
+    for stemcell in (first, second):
+        assert (remote.store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx").exists()
+    vm, _ = remote("create_vm", "agent-img", second, {"disk": 64}, MANUAL, [], ENV)
+    assert remote.host.vm(str(remote.vmx(vm))).agent.status is AgentStatus.RUNNING
+    remote("delete_vm", vm)
+    remote("delete_stemcell", first)
+    assert (images / digest).exists()  # still the source of the second stemcell
+    remote("delete_stemcell", second)
+    assert list(images.iterdir()) == []
+
+
+def test_an_import_cut_off_by_a_dropped_connection_never_counts_and_is_redone(remote: RemoteCpi, image: Path) -> None:
+    digest = hashlib.sha256(image.read_bytes()).hexdigest()
+    leftover = remote.store / ".images" / f"{digest}.tmp-0dead000"  # what a cut-off import leaves
+    leftover.mkdir(parents=True)
+    (leftover / "image-disk1.vmdk.tmp-1234abcd").write_bytes(b"KDMV" + b"\0" * 1000)
+    stemcell = remote("create_stemcell", str(image), STEMCELL_PROPS)
+    assert sorted(p.name for p in (remote.store / ".images").iterdir()) == [digest]
+    assert (remote.store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx").exists()

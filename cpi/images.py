@@ -1,0 +1,118 @@
+"""Stemcell images on a remote VMware host (SSH mode): imported once per content hash.
+
+The image BOSH hands to create_stemcell is a file on the director; the host is
+across an SSH connection. Its SHA-256 (computed locally) names an imported copy
+on the host, ``<vm_store_path>/.images/<sha256>/image.vmx`` and its disks, and
+every stemcell made from that image is a full clone of it done by vmrun on the
+host: a second create_stemcell of the same image sends no image bytes at all.
+
+An import runs in ``.images/<sha256>.tmp-<random>/`` and is renamed into place
+only once complete, so an import cut off by a dropped connection never counts;
+the next import of the same image removes such leftovers (it holds the image's
+lock, so they cannot belong to a live import) and redoes it. The copy goes when
+the last stemcell made from it is deleted. Player cannot clone: there each
+stemcell is imported directly, as in local mode. This module never starts VMs
+and is not used when the host is local.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from typing import TYPE_CHECKING
+
+from cpi.ids import StemcellCid
+from cpi.store import LOCKS, Store
+from toolkit.errors import HostFileNotFound
+from toolkit.runner import LocalRunner, Runner
+from toolkit.vmrun import CloneKind, HostType, Vmrun
+
+if TYPE_CHECKING:
+    from toolkit.ovftool import Ovftool
+
+log = logging.getLogger(__name__)
+
+IMAGES = ".images"
+IMAGE_VMX = "image.vmx"
+IMAGE_REF = "image.sha256"  # in a stemcell's directory: the image it was cloned from
+_CHUNK = 1 << 20
+
+
+class ImageCache:
+    def __init__(self, store: Store, vmrun: Vmrun, *, ovftool: Ovftool | None = None, local: Runner | None = None) -> None:
+        self.store, self.vmrun, self.ovftool = store, vmrun, ovftool
+        self.local = local or LocalRunner()  # where the image is: the director's own disk
+
+    def make_template(self, image_path: str, cid: StemcellCid) -> None:
+        """Make stemcell ``cid``'s template from the local ``image_path``."""
+        if self.vmrun.host_type is HostType.PLAYER:
+            self.store.runner.mkdir(self.store.stemcell_dir(cid))
+            _import(self.store.runner, image_path, self.store.stemcell_vmx(cid), cid.name, self.ovftool)
+            return
+        digest = self.digest(image_path)
+        with self.store.lock(_lock_name(digest)):
+            source = self._imported(image_path, digest)
+            self.vmrun.clone(source, self.store.stemcell_vmx(cid), CloneKind.FULL, name=cid.name)
+            self.store.runner.write_bytes(self.store.join(cid.name, IMAGE_REF), digest.encode())
+        log.info("stemcell %s cloned from image %s", cid, digest)
+
+    def digest(self, image_path: str) -> str:
+        hasher = hashlib.sha256()
+        with self.local.open_read(image_path) as image:
+            for chunk in iter(lambda: image.read(_CHUNK), b""):
+                hasher.update(chunk)
+        return hasher.hexdigest()
+
+    def release(self, digest: str | None) -> None:
+        """After a stemcell is gone: remove its image's copy unless another stemcell came from it."""
+        if digest is None:
+            return
+        with self.store.lock(_lock_name(digest)):
+            if any(self.image_of(other) == digest for other in self.store.stemcell_cids()):
+                return
+            self.store.runner.remove_tree(self.store.join(IMAGES, digest))
+            log.info("image %s: no stemcell uses it any more, removed from the host", digest)
+        self.store.runner.remove(self.store.join(LOCKS, _lock_name(digest) + ".lock"))
+
+    def image_of(self, cid: StemcellCid) -> str | None:
+        try:
+            return self.store.runner.read_bytes(self.store.join(cid.name, IMAGE_REF)).decode().strip()
+        except (HostFileNotFound, UnicodeDecodeError):  # no record: not made from a cached image
+            return None
+
+    def _imported(self, image_path: str, digest: str) -> str:
+        runner, final = self.store.runner, self.store.join(IMAGES, digest)
+        if runner.exists(runner.path.join(final, IMAGE_VMX)):
+            log.info("image %s is already on the host: nothing to upload", digest)
+            return str(runner.path.join(final, IMAGE_VMX))
+        self._sweep(digest)
+        staging = self.store.ensure_dir(IMAGES, f"{digest}.tmp-{uuid.uuid4().hex[:8]}")
+        try:
+            _import(runner, image_path, runner.path.join(staging, IMAGE_VMX), "image-" + digest[:12], self.ovftool)
+            runner.rename(staging, final)
+        except BaseException:
+            runner.remove_tree(staging)
+            raise
+        return str(runner.path.join(final, IMAGE_VMX))
+
+    def _sweep(self, digest: str) -> None:
+        """Remove what imports of this image cut off by a dropped connection left."""
+        try:
+            names = self.store.runner.list_dir(self.store.join(IMAGES))
+        except HostFileNotFound:
+            return
+        for name in names:
+            if name.startswith(f"{digest}.tmp-"):
+                log.info("removing %s, left by an interrupted import", name)
+                self.store.runner.remove_tree(self.store.join(IMAGES, name))
+
+
+def _lock_name(digest: str) -> str:
+    return f"image-{digest[:32]}"
+
+
+def _import(runner: Runner, image_path: str, vmx: str, name: str, ovftool: Ovftool | None) -> None:
+    from toolkit.stemcell import import_image  # tar/OVF/VMDK machinery: only when importing
+
+    import_image(runner, image_path, vmx, name=name, ovftool=ovftool)
