@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 import uuid
@@ -202,3 +203,31 @@ def test_an_import_cut_off_by_a_dropped_connection_never_counts_and_is_redone(re
     stemcell = remote("create_stemcell", str(image), STEMCELL_PROPS)
     assert sorted(p.name for p in (remote.store / ".images").iterdir()) == [digest]
     assert (remote.store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx").exists()
+
+
+def test_the_private_key_is_never_on_a_command_line_in_a_log_or_in_a_file(remote: RemoteCpi, tmp_path: Path) -> None:
+    started = time.time()
+    key = str(remote.tunnel["private_key"])
+    body = "".join(key.splitlines()[1:-1])[:60].encode()
+    process = remote.start("create_vm", "agent-key", make_template(remote), {"disk": 64}, MANUAL, [], ENV)
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    wait_for(lambda: b"cpi.json" in cmdline.read_bytes())  # exec'd (interpreter, script, config)
+    argv = cmdline.read_bytes().split(b"\0")[:-1]
+    assert argv[-1] == str(remote.folder / "cpi.json").encode() and argv[-2].endswith(b"bosh-vmrun-cpi")
+    response, stderr = remote.finish(process)
+    assert response["error"] is None, stderr[-3000:]
+    assert_no_secrets(remote, [stderr, json.dumps(response)])
+    assert (remote.folder / "cpi.json").stat().st_mode & 0o077 == 0
+    assert [str(p) for p in _files_holding(body, since=started, skip=(remote.folder / "cpi.json",))] == []
+
+
+def _files_holding(needle: bytes, *, since: float, skip: tuple[Path, ...]) -> list[Path]:
+    """Files under the temp dir changed since ``since`` that contain ``needle``."""
+    found = []
+    for path in Path(tempfile.gettempdir()).rglob("*"):
+        try:
+            if path.is_file() and path not in skip and path.stat().st_mtime >= since and needle in path.read_bytes():
+                found.append(path)
+        except OSError:  # vanished or unreadable while walking: not ours
+            continue
+    return found
