@@ -129,3 +129,10 @@ def test_a_key_the_host_does_not_accept_is_one_error_line(remote: list[str], tmp
     __import__("subprocess").run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     at = remote.index("--ssh-key") + 1
     assert_error(vmtk(*remote[:at], str(other), *remote[at + 1:], "vm", "list"), "refused the private key")
+
+
+def test_stemcell_import_reads_here_and_writes_on_the_ssh_host(remote: list[str], tmp_path: Path) -> None:
+    image = Path(__file__).resolve().parents[2] / "fixtures" / "stemcell" / "image"
+    result = assert_ok(vmtk(*remote, "stemcell", "import", str(image), str(tmp_path / "tmpl")))
+    assert result.stdout == f"{tmp_path / 'tmpl' / 'tmpl.vmx'}\n"
+    assert (tmp_path / "tmpl" / "tmpl-disk1.vmdk").stat().st_size > 0
