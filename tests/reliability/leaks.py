@@ -1,10 +1,11 @@
 """What a CPI store and the simulated host hold that no CID owns, and whether it is consistent.
 
 One scan, shared by the fault matrix, the crash loop and the concurrency run:
-``vmtk store gc``'s own orphan finder (``find_orphans``) plus what it does not
-look at: temporary files of interrupted atomic writes anywhere in the store,
-lock files of resources that are gone, locks still held, VMs the simulator
-runs whose .vmx is gone, and half-written .vmx or settings files. Reads only.
+the CPI's own orphan finder (``cpi.orphans.find_orphans``, what ``vmtk store
+gc`` removes: half-created directories, interrupted writes, unpaired disk
+files, stale locks) plus what it cannot see from the store alone: locks still
+held, VMs the simulator runs whose .vmx is gone, half-written .vmx or settings
+files, and VMs whose settings disagree with their .vmx. Reads only.
 """
 
 from __future__ import annotations
@@ -14,38 +15,27 @@ from pathlib import Path
 
 import filelock
 
+from cpi.orphans import find_orphans
 from cpi.store import Store
-from toolkit.cli.store import find_orphans
 from toolkit.runner import LocalRunner
 from toolkit.sim import SimHost
 from toolkit.sim.state import Power
 from toolkit.vmx import Vmx
-
-TEMP_MARK = ".tmp-"  # LocalRunner.open_write's temporary: "<path>.tmp-<hex>"
-VMWARE_LOCK = ".lck"
-SHARED_LOCKS = frozenset({"macs"})  # store-wide locks, owned by the store itself
 
 
 def leaks(store: Path, host: SimHost | None = None) -> list[str]:
     """Everything left that no CID owns, one line each (empty: nothing leaked)."""
     if not store.exists():
         return []
-    orphans = find_orphans(Store(LocalRunner(), str(store), lock_timeout=1.0))
-    # "<disk>.vmdk.lck" is VMware's lock of a disk a running VM has open: VMware's, not a leak.
-    found = [f"{o.path}: {o.why}" for o in orphans if not o.path.endswith(VMWARE_LOCK)]
-    found += [f"{p}: temporary file of an interrupted write" for p in store.rglob(f"*{TEMP_MARK}*")]
-    found += stale_locks(store)
+    found = [f"{o.path}: {o.why}" for o in orphans(store)]
     found += held_locks(store)
     if host is not None:
         found += running_without_vmx(host)
     return found
 
 
-def stale_locks(store: Path) -> list[str]:
-    """Lock files of resources that no longer exist."""
-    locks = store / ".locks"
-    names = [p.name[: -len(".lock")] for p in locks.glob("*.lock")] if locks.is_dir() else []
-    return [f"{locks / n}.lock: lock of a resource that is gone" for n in names if not _owner_exists(store, n)]
+def orphans(store: Path) -> list:  # type: ignore[type-arg]
+    return find_orphans(Store(LocalRunner(), str(store), lock_timeout=1.0))
 
 
 def held_locks(store: Path) -> list[str]:
@@ -91,12 +81,6 @@ def half_written(store: Path) -> list[str]:
 
 def vm_dirs(store: Path) -> list[Path]:
     return sorted(p for p in store.iterdir() if p.name.startswith("vm-")) if store.exists() else []
-
-
-def _owner_exists(store: Path, name: str) -> bool:
-    if name in SHARED_LOCKS or (store / name).exists():
-        return True
-    return (store / "disks" / f"{name}.vmdk").exists() or (store / "snapshots" / f"{name}.vmdk").exists()
 
 
 def inconsistencies(store: Path, host: SimHost) -> list[str]:

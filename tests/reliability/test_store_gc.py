@@ -1,0 +1,72 @@
+"""``vmtk store gc`` after crashes: it must sweep what an interrupted call left, and only that.
+
+The states are those a kill -9 leaves (see test_crash.py), built directly so
+each case is deterministic: an interrupted create_vm (its directory without a
+.vmx, its lock file), a create killed right after taking its lock, and a live
+VM whose attached disk carries VMware's ``.vmdk.lck`` lock. (The first two
+were defects of the first ``vmtk store gc``, fixed by ``cpi.orphans``.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.cpi.conftest import Cpi
+from tests.reliability.leaks import leaks, orphans
+from tests.reliability.procs import BIN
+
+def gc(store: Path) -> str:
+    done = subprocess.run([str(BIN / "vmtk"), "store", "gc", str(store), "--delete"],
+                          capture_output=True, timeout=120, check=True)
+    return done.stdout.decode()
+
+
+def interrupted_create(store: Path, *, with_dir: bool) -> str:
+    cid = str(uuid.uuid4())
+    (store / ".locks").mkdir(parents=True, exist_ok=True)
+    (store / ".locks" / f"vm-{cid}.lock").touch()
+    if with_dir:
+        (store / f"vm-{cid}").mkdir()
+        (store / f"vm-{cid}" / "env.json.tmp-0badc0de").write_bytes(b'{"agent_id": "a", "mbus"')
+    return cid
+
+
+@pytest.mark.real_process
+def test_gc_removes_an_interrupted_create_and_keeps_live_resources(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    cid = interrupted_create(cpi.store, with_dir=True)
+    assert f"vm-{cid}" in gc(cpi.store)
+    assert not (cpi.store / f"vm-{cid}").exists()
+    assert cpi("has_vm", vm) is True and cpi.vmx(vm).exists()
+    assert leaks(cpi.store, cpi.host) == []
+
+
+@pytest.mark.real_process
+@pytest.mark.parametrize("with_dir", [True, False], ids=["killed-mid-clone", "killed-after-taking-the-lock"])
+def test_gc_leaves_no_lock_of_a_resource_that_is_gone(cpi: Cpi, with_dir: bool) -> None:
+    cpi.create_vm(cpi.new_stemcell())
+    cid = interrupted_create(cpi.store, with_dir=with_dir)
+    gc(cpi.store)
+    assert not (cpi.store / ".locks" / f"vm-{cid}.lock").exists()
+    assert leaks(cpi.store, cpi.host) == []
+
+
+def test_gc_does_not_touch_the_disk_lock_of_a_running_vm(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    disk = cpi("create_disk", 64, {}, vm)
+    cpi("attach_disk", vm, disk)
+    assert (cpi.store / "disks" / f"disk-{disk}.vmdk.lck").exists()  # the simulator holds it, as VMware does
+    assert orphans(cpi.store) == []
+
+
+@pytest.mark.real_process
+def test_gc_sweeps_a_temporary_left_in_a_live_vm_by_a_killed_write(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    temp = cpi.vm_dir(vm) / "env.json.tmp-0badc0de"
+    temp.write_bytes(b'{"agent_id": "a", "mbus"')
+    assert str(temp) in gc(cpi.store)
+    assert not temp.exists() and (cpi.vm_dir(vm) / "env.json").exists()
