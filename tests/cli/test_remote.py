@@ -87,3 +87,11 @@ def test_ssh_options_are_kept_in_the_settings(tmp_path: Path) -> None:
                              "iso", "--help"], obj=app)
     assert app.settings.ssh == SshOptions("u@h", None, "ssh-rsa AAAA", "windows", False)
     assert app.runner is None  # nothing connects until a command needs the host
+
+
+def test_every_ssh_option_has_its_documented_variable() -> None:
+    app = App()
+    env = {"VMTK_SSH": "u@h:2", "VMTK_SSH_KEY": "k", "VMTK_SSH_HOST_KEY": "ssh-rsa AAAA",
+           "VMTK_SSH_PLATFORM": "darwin", "VMTK_SSH_INSECURE_SKIP_HOST_KEY_CHECK": "1"}
+    CliRunner().invoke(cli, ["iso", "--help"], obj=app, env=env)
+    assert app.settings.ssh == SshOptions("u@h:2", "k", "ssh-rsa AAAA", "darwin", True)

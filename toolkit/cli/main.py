@@ -48,6 +48,7 @@ class VmtkGroup(click.Group):
 @click.option("--ssh-platform", type=click.Choice(PLATFORMS), default="linux", show_default=True,
               help="The SSH host's operating system.")
 @click.option("--ssh-insecure-skip-host-key-check", "ssh_insecure", is_flag=True,
+              envvar="VMTK_SSH_INSECURE_SKIP_HOST_KEY_CHECK",
               help="Accept any host key (only on networks you trust).")
 @click.version_option(__version__, prog_name="vmtk")
 @click.pass_context
@@ -100,7 +101,18 @@ def configure_logging(settings: Settings) -> None:
 
 
 def _register() -> None:
-    from toolkit.cli import bootstrap, demo, disk, guest, iso, sim, stemcell, store, vm, vmx
+    from toolkit.cli import (
+        bootstrap,
+        demo,
+        disk,
+        guest,
+        iso,
+        sim,
+        stemcell,
+        store,
+        vm,
+        vmx,
+    )
 
     for command in (vm.group, guest.group, vmx.group, iso.group, disk.group, stemcell.group,
                     bootstrap.command, sim.group, store.group, demo.command):
