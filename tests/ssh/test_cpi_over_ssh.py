@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import tarfile
@@ -224,10 +225,11 @@ def test_the_private_key_is_never_on_a_command_line_in_a_log_or_in_a_file(remote
 def _files_holding(needle: bytes, *, since: float, skip: tuple[Path, ...]) -> list[Path]:
     """Files under the temp dir changed since ``since`` that contain ``needle``."""
     found = []
-    for path in Path(tempfile.gettempdir()).rglob("*"):
-        try:
-            if path.is_file() and path not in skip and path.stat().st_mtime >= since and needle in path.read_bytes():
-                found.append(path)
-        except OSError:  # vanished or unreadable while walking: not ours
-            continue
+    for folder, _dirs, names in os.walk(tempfile.gettempdir()):  # other processes' dirs may vanish: skipped
+        for path in (Path(folder, name) for name in names):
+            try:
+                if path not in skip and path.stat().st_mtime >= since and needle in path.read_bytes():
+                    found.append(path)
+            except OSError:  # vanished or unreadable while walking: not ours
+                continue
     return found
