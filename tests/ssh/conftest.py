@@ -47,9 +47,6 @@ class ObservedSshd:
         """Connections authenticated so far ("Accepted publickey for ...")."""
         return self._text(self.log).count("Accepted publickey for ")
 
-    def refused(self) -> str:
-        return self._text(self.log)
-
     def written(self, under: str = "/") -> int:
         """Bytes written over SFTP to files under ``under`` (as sftp-server logged at close)."""
         return sum(int(m["n"]) for m in _WRITTEN.finditer(self._text(self.sftp_log)) if m["path"].startswith(under))
