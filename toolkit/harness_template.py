@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 
 from toolkit.errors import ConfigError
-from toolkit.runner import Runner
+from toolkit.runner import LocalRunner, Runner
 from toolkit.vmrun import HostType, Vmrun
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ BASE_SNAPSHOT = "vmtk-test-base"
 TEMPLATE_LOCK = "template.lock"
 LOCK_TIMEOUT = 1800.0  # an import of a real stemcell takes minutes
 CHUNK = 1 << 20
+TEMPLATE_NAME = "vmtk-template"
 IMPORTED = "imported"  # written last: the import is complete
 
 
@@ -39,7 +41,7 @@ def prepare(runner: Runner, vmrun: Vmrun, workdir: str, source: str) -> Template
     """The template for ``source`` (a .vmx or a stemcell/image), imported and snapshotted once."""
     runner.mkdir(workdir)
     with runner.lock(runner.path.join(workdir, TEMPLATE_LOCK), timeout=LOCK_TIMEOUT):
-        vmx = source if source.lower().endswith(".vmx") else _imported(runner, vmrun, workdir, source)
+        vmx = source if source.lower().endswith(".vmx") else _imported(runner, workdir, source)
         if not runner.exists(vmx):
             raise ConfigError([f"template {vmx!r} does not exist"], subject="vmtk template")
         if vmrun.host_type is HostType.PLAYER:
@@ -58,26 +60,37 @@ def _ensure_base_snapshot(vmrun: Vmrun, vmx: str) -> None:
     vmrun.snapshot(vmx, BASE_SNAPSHOT)
 
 
-def _imported(runner: Runner, vmrun: Vmrun, workdir: str, image: str) -> str:
+def _imported(runner: Runner, workdir: str, image: str) -> str:
     """The .vmx imported from ``image``: reused when an earlier process imported it already."""
-    from toolkit.stemcell import import_image  # heavy (OVF, VMDK conversion): only when needed
-
-    target = runner.path.join(workdir, "templates", digest(runner, image)[:16])
-    vmx = runner.path.join(target, "template.vmx")
+    target = runner.path.join(workdir, "templates", digest(image)[:16])
     done = runner.path.join(target, IMPORTED)
     if runner.exists(done):
         return runner.read_bytes(done).decode()
     log.info("importing %s into %s", image, target)
     runner.remove_tree(target)  # what a process killed mid-import left
-    vmx = import_image(runner, image, vmx, vmrun=vmrun)
+    vmx = _import(runner, image, runner.path.join(target, f"{TEMPLATE_NAME}.vmx"))
     runner.write_bytes(done, vmx.encode())
     return vmx
 
 
-def digest(runner: Runner, path: str) -> str:
-    """SHA-256 of a host file, read in chunks."""
+def _import(runner: Runner, image: str, vmx: str) -> str:
+    """Import a bare image (or OVF package), or the ``image`` inside a full stemcell tarball."""
+    from toolkit import archive, stemcell  # heavy (OVF, VMDK conversion): only when needed
+
+    if stemcell.inspect(image).version is None:
+        return stemcell.import_image(runner, image, vmx, name=TEMPLATE_NAME)
+    unpacked = archive.extract(image)  # a local directory, like the tarball itself
+    try:
+        return stemcell.import_image(runner, os.path.join(unpacked, stemcell.IMAGE_NAME), vmx, name=TEMPLATE_NAME)
+    finally:
+        LocalRunner().remove_tree(unpacked)
+
+
+def digest(path: str) -> str:
+    """SHA-256 of a local file (stemcells are read on this machine, like ``toolkit.stemcell`` does)."""
     hasher = hashlib.sha256()
-    with runner.open_read(path) as source:
+    with LocalRunner().open_read(path) as source:
         for chunk in iter(lambda: source.read(CHUNK), b""):
             hasher.update(chunk)
     return hasher.hexdigest()
+

@@ -141,6 +141,8 @@ def lab_config(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) 
     vmrun = option(config, "vmtk_vmrun") or os.environ.get(VMRUN_ENV) or None
     template = option(config, "vmtk_template")
     host_type = option(config, "vmtk_host_type")
+    if vmrun is not None and template is None:
+        raise pytest.UsageError("--vmtk-template is required with a real vmrun")
     return LabConfig(
         workdir=_workdir(config, tmp_path_factory, vmrun, template),
         vmrun=vmrun,
@@ -174,8 +176,11 @@ def _workdir(
         base = tmp_path_factory.getbasetemp()
         # xdist workers' temp dirs share a parent: one simulated host for the whole run.
         return str((base.parent if worker_id(config) != "main" else base) / "vmtk")
-    if template is None:
-        raise pytest.UsageError("--vmtk-template is required with a real vmrun")
+    return _beside_template(template or "")
+
+
+def _beside_template(template: str) -> str:
+    """``vmtk-pytest`` next to the template's VM directory (or next to the stemcell)."""
     beside = Path(template).resolve().parent
     return str((beside.parent if template.lower().endswith(".vmx") else beside) / "vmtk-pytest")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.conftest import needs_sandbox
+from tests.plugin.conftest import clone_dirs, needs_sandbox
 from toolkit.clock import FakeClock
 from toolkit.errors import ConfigError, GuestCommandError
 from toolkit.harness import Lab, LabConfig, VmSpec
@@ -28,11 +28,6 @@ def workdir(tmp_path: Path) -> str:
 @pytest.fixture
 def lab(workdir: str) -> Lab:
     return Lab.open(LabConfig(workdir=workdir), clock=FakeClock())
-
-
-def clone_dirs(workdir: str) -> list[str]:
-    root = Path(workdir) / "clones"
-    return sorted(p.name for p in root.iterdir() if not p.name.endswith(".lock")) if root.exists() else []
 
 
 def test_a_clone_gets_the_settings_asked_for(lab: Lab) -> None:
