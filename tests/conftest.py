@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 import toolkit.runner
+from tests.support.sshd import Sshd, start_sshd, stop_sshd
 
 
 class UnexpectedProcess(BaseException):
@@ -19,3 +22,11 @@ def _no_real_processes(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
             raise UnexpectedProcess(f"test tried to run {argv!r}; mark it real_process")
 
         monkeypatch.setattr(toolkit.runner, "_spawn", refuse)
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    """A real OpenSSH server on 127.0.0.1, one per test module (skips if none is installed)."""
+    server = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    stop_sshd(server)

@@ -10,27 +10,19 @@ from __future__ import annotations
 import json
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from tests.cli.expect import assert_error, assert_ok
-from tests.support.sshd import Sshd, start_sshd, stop_sshd
+from tests.support.sshd import Sshd
 from toolkit.cli.app import App
 from toolkit.cli.main import cli
 from toolkit.sim import SimHost
 
 pytestmark = pytest.mark.real_process
 GUEST = {"VMTK_GUEST_USER": "vcap", "VMTK_GUEST_PASSWORD": "c1oudc0w"}
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    stop_sshd(server)
 
 
 @pytest.fixture

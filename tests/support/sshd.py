@@ -93,3 +93,4 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
 def stop_sshd(server: Sshd) -> None:
     server.process.terminate()
     server.process.wait(10)
+

@@ -10,21 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sshd import Sshd, start_sshd, stop_sshd
-from toolkit.errors import CommandTimeout, ConfigError, HostFileNotFound, LockTimeout, SshError
+from tests.support.sshd import Sshd
+from toolkit.errors import (
+    CommandTimeout,
+    ConfigError,
+    HostFileNotFound,
+    LockTimeout,
+    SshError,
+)
 from toolkit.ssh import SshRunner
 from toolkit.sshcommand import quote_argv
 from toolkit.sshtarget import HostPlatform, SshTarget
 
 pytestmark = pytest.mark.real_process
 PY = sys.executable
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    stop_sshd(server)
 
 
 @pytest.fixture
