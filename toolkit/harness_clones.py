@@ -110,7 +110,7 @@ class CloneStore:
         self.root = root
 
     def vmx_of(self, name: str) -> str:
-        return self._runner.path.join(self.root, name, f"{name}.vmx")
+        return str(self._runner.path.join(self.root, name, f"{name}.vmx"))
 
     def create(self, template: str, name: str, *, snapshot: str | None) -> str:
         """Clone ``template`` (linked from ``snapshot``; a full copy without one) as ``name``."""
@@ -168,7 +168,7 @@ class CloneStore:
             return None
 
     def _marker(self, name: str) -> str:
-        return self._runner.path.join(self.root, name + MARKER_SUFFIX)
+        return str(self._runner.path.join(self.root, name + MARKER_SUFFIX))
 
     def _copy(self, template: str, vmx: str, name: str) -> None:
         """A full copy by files: VMware Player cannot clone (``The operation is not supported``)."""
@@ -187,7 +187,8 @@ class CloneStore:
 
 def _fresh_identity(config: Vmx, name: str) -> None:
     """Forget the template's UUIDs and MACs; "I copied it" makes VMware generate new ones."""
-    for key in config.keys():
+    keys = config.keys()  # a copy: the loop removes some
+    for key in keys:
         if key.lower() in IDENTITY_KEYS or key.lower().endswith(GENERATED_MAC_KEYS):
             config.unset(key)
     config.set("uuid.action", "create")

@@ -37,7 +37,7 @@ def default_template(sim: SimHost, templates_dir: str) -> str:
     if FIXTURE_STEMCELL.is_file():
         return str(FIXTURE_STEMCELL)
     runner = sim.runner()
-    vmx = runner.path.join(templates_dir, DEFAULT_NAME, f"{DEFAULT_NAME}.vmx")
+    vmx = str(runner.path.join(templates_dir, DEFAULT_NAME, f"{DEFAULT_NAME}.vmx"))
     runner.mkdir(templates_dir)
     with runner.lock(runner.path.join(templates_dir, "default.lock"), timeout=LOCK_TIMEOUT):
         if not runner.exists(vmx):

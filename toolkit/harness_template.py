@@ -75,7 +75,10 @@ def _imported(runner: Runner, workdir: str, image: str) -> str:
 
 def _import(runner: Runner, image: str, vmx: str) -> str:
     """Import a bare image (or OVF package), or the ``image`` inside a full stemcell tarball."""
-    from toolkit import archive, stemcell  # heavy (OVF, VMDK conversion): only when needed
+    from toolkit import (  # heavy (OVF, VMDK conversion): only when needed
+        archive,
+        stemcell,
+    )
 
     if stemcell.inspect(image).version is None:
         return stemcell.import_image(runner, image, vmx, name=TEMPLATE_NAME)

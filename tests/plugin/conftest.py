@@ -19,7 +19,7 @@ import pytest
 import toolkit.harness
 import toolkit.harness_sim
 import toolkit.pytest_plugin as vmtk_plugin
-import toolkit.stemcell
+import toolkit.stemcell  # noqa: F401
 from toolkit.sim import sandbox
 
 PYTESTER_DEFAULTS = {"lsof": False, "runpytest": "inprocess"}

@@ -127,3 +127,28 @@ KILLED_WORKER = textwrap.dedent(
     time.sleep(600)
     """
 )
+
+
+def test_a_full_stemcell_tarball_is_imported_once_and_reused(tmp_path: Path) -> None:
+    stemcell = next((Path(__file__).resolve().parents[2] / "fixtures" / "stemcell").glob("bosh-stemcell-*.tgz"))
+    config = LabConfig(workdir=str(tmp_path / "lab"), template=str(stemcell))
+
+    first = Lab.open(config, clock=FakeClock()).template
+    second = Lab.open(config, clock=FakeClock()).template
+
+    assert first == second
+    assert Path(first.vmx).name == "vmtk-template.vmx" and Path(first.vmx).is_file()
+    assert len(list((tmp_path / "lab" / "templates").iterdir())) == 1
+    assert first.snapshot == BASE_SNAPSHOT
+
+
+def test_on_player_the_template_is_not_snapshotted_and_clones_are_copies(workdir: str) -> None:
+    probe = Lab.open(LabConfig(workdir=workdir), clock=FakeClock())
+    assert probe.sim is not None
+    probe.sim.configure(product="player")
+    lab = Lab.open(LabConfig(workdir=workdir), clock=FakeClock())
+
+    vm = lab.clone(label="player")
+
+    assert lab.template.snapshot is None
+    assert Vmx.parse(Path(vm.vmx).read_bytes()).get("uuid.action") == "create"

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.conftest import clone_dirs, lab_dir, needs_sandbox, plugin_args, run_inline
+from tests.plugin.conftest import (
+    clone_dirs,
+    lab_dir,
+    needs_sandbox,
+    plugin_args,
+    run_inline,
+)
 from toolkit.pytest_plugin import KEPT_NOTE
 
 pytestmark = [pytest.mark.real_process]
