@@ -33,13 +33,13 @@ class Site:
     config: Path
 
     @classmethod
-    def make(cls, root: Path, *, latency: float) -> Site:
+    def make(cls, root: Path, *, latency: float, lock_timeout: float = LOCK_TIMEOUT) -> Site:
         home, store, config = root / "sim", root / "store", root / "cpi.json"
         SimHost(home).configure(boot_delay=0, latency={"default": latency})
         config.write_text(json.dumps({"cloud": {"properties": {
             "agent": {"mbus": "https://mbus:mbus-pw@0.0.0.0:6868"},
             "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": str(BIN / "vmrun-sim"),
-                      "vm_soft_shutdown_max_wait_seconds": 10, "lock_timeout_seconds": LOCK_TIMEOUT},
+                      "vm_soft_shutdown_max_wait_seconds": 10, "lock_timeout_seconds": lock_timeout},
         }}}))
         return cls(home, store, config)
 

@@ -70,3 +70,32 @@ def test_gc_sweeps_a_temporary_left_in_a_live_vm_by_a_killed_write(cpi: Cpi) -> 
     temp.write_bytes(b'{"agent_id": "a", "mbus"')
     assert str(temp) in gc(cpi.store)
     assert not temp.exists() and (cpi.vm_dir(vm) / "env.json").exists()
+
+
+UNKNOWN = "0b1c2d3e-aaaa-4bbb-8ccc-00000000dead"
+ON_UNKNOWN = {
+    "delete_vm": (UNKNOWN,), "reboot_vm": (UNKNOWN,), "set_vm_metadata": (UNKNOWN, {}),
+    "attach_disk": (UNKNOWN, UNKNOWN), "detach_disk": (UNKNOWN, UNKNOWN),
+    "delete_disk": (UNKNOWN,), "set_disk_metadata": (UNKNOWN, {}), "resize_disk": (UNKNOWN, 128),
+    "snapshot_disk": (UNKNOWN, {}), "delete_stemcell": (UNKNOWN,),
+    "create_vm": ("a", UNKNOWN, {}, {}, [], {}),
+    "get_disks": (UNKNOWN,), "has_vm": (UNKNOWN,), "has_disk": (UNKNOWN,),
+}
+LOCK_LEFT = pytest.mark.xfail(strict=True, reason=(
+    "DEFECT cpi/store.py Store.lock: taking the lock of a CID creates .locks/<name>.lock, and only the "
+    "delete paths remove it (forget_lock), so every call on a CID that does not exist (BOSH's "
+    "idempotent delete_vm/delete_disk retries, orphan reconciliation) leaves a lock file behind until "
+    "vmtk store gc; suggested fix: in Store.lock, after release, remove the file when the resource "
+    "does not exist (cpi.orphans' _exists test), or check existence before locking in the not-found paths"
+))
+LEAVES_NO_LOCK = {"get_disks", "has_vm", "has_disk"}  # read-only: no lock taken
+
+
+@pytest.mark.parametrize("method", [
+    pytest.param(m, marks=[] if m in LEAVES_NO_LOCK else [LOCK_LEFT]) for m in sorted(ON_UNKNOWN)
+])
+def test_calls_on_cids_that_do_not_exist_leave_nothing(cpi: Cpi, method: str) -> None:
+    cpi.create_vm(cpi.new_stemcell())
+    response = cpi.raw(method, *ON_UNKNOWN[method])
+    assert response["error"] is None or response["error"]["type"] != "Bosh::Clouds::CpiError"
+    assert leaks(cpi.store, cpi.host) == []
