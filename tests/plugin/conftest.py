@@ -1,9 +1,7 @@
-"""The vmtk plugin (and pytester) for this directory's tests, when nothing loaded them earlier.
+"""Shared set-up for the plugin's tests.
 
-Once the ``pytest11`` entry point is installed the plugin is already registered
-and this does nothing for it. Registered here, after the command line was
-parsed, a plugin's options were never parsed: the vmtk plugin falls back to its
-own defaults; pytester's two options get theirs below.
+The plugin itself is registered by the distribution's ``pytest11`` entry point
+and pytester by the project's ``addopts``.
 """
 
 from __future__ import annotations
@@ -22,18 +20,7 @@ import toolkit.pytest_plugin as vmtk_plugin
 import toolkit.stemcell  # noqa: F401
 from toolkit.sim import sandbox
 
-PYTESTER_DEFAULTS = {"lsof": False, "runpytest": "inprocess"}
 needs_sandbox = pytest.mark.skipif(sandbox.unavailable() is not None, reason=f"no sandbox: {sandbox.unavailable()}")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.is_registered(vmtk_plugin):
-        config.pluginmanager.register(vmtk_plugin, "vmtk")
-    if not config.pluginmanager.has_plugin("pytester"):
-        for name, default in PYTESTER_DEFAULTS.items():
-            if not hasattr(config.option, name):
-                setattr(config.option, name, default)
-        config.pluginmanager.import_plugin("pytester")
 
 
 def entry_point_installed() -> bool:
