@@ -112,3 +112,9 @@ def test_guest_programs_do_not_see_host_files(vmrun: Vmrun, booted: str, tmp_pat
     (tmp_path / "visible-on-host").write_text("x")
     assert run(vmrun, booted, "/bin/sh", "-c", f"test -e {tmp_path}/visible-on-host")[0] == 1
     assert os.path.exists(tmp_path / "visible-on-host")
+
+
+def test_programs_run_as_the_guest_user_not_as_the_hosts(vmrun: Vmrun, booted: str, host: SimHost) -> None:
+    # Tools run a guest program as the user given with -gu (vcap), with that user's identity.
+    run(vmrun, booted, "/bin/sh", "-c", "id -un > /tmp/who; id -u >> /tmp/who; echo $HOME >> /tmp/who")
+    assert (host.vm(booted).guest_root / "tmp" / "who").read_text().split() == ["vcap", "1000", "/home/vcap"]

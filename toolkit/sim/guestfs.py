@@ -17,6 +17,7 @@ from toolkit.sim.sandbox import HOST_DIRS
 
 MAX_SYMLINK_HOPS = 40
 READ_ONLY_TOP = frozenset({"usr", "proc", "dev", "sys"})
+USER_ID = 1000  # the guest user's uid and gid, as in a stemcell's /etc/passwd (vcap)
 SKELETON = ("tmp", "root", "etc", "var/tmp", "var/vcap/bosh/bin", "var/vcap/data", "usr", "proc", "dev")
 
 
@@ -33,7 +34,7 @@ def ensure_root(root: Path, user: str) -> Path:
             (root / name).symlink_to(os.readlink(host))
     (root / "etc" / "hostname").write_text("localhost\n")
     (root / "etc" / "passwd").write_text(
-        f"root:x:0:0:root:/root:/bin/bash\n{user}:x:1000:1000::/home/{user}:/bin/bash\n"
+        f"root:x:0:0:root:/root:/bin/bash\n{user}:x:{USER_ID}:{USER_ID}::/home/{user}:/bin/bash\n"
     )
     return root
 

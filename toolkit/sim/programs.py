@@ -76,7 +76,8 @@ def _start(call: Call, argv: list[str], *, wait: bool) -> tuple[int, float | Non
         if not program.is_file():
             raise msg.refusal(msg.FILE_NOT_FOUND)
         env = {"PATH": sandbox.GUEST_PATH, "HOME": f"/home/{user}", "USER": user, "LOGNAME": user}
-        host_pid = sandbox.start(root, argv, env, detached=not wait)
+        uid = 0 if user == "root" else guestfs.USER_ID  # Tools run programs as the logged-in user
+        host_pid = sandbox.start(root, argv, env, detached=not wait, uid=uid)
         vm.processes.append(GuestProc(vm.next_pid, user, " ".join(argv), host_pid))
         vm.next_pid += 1
         return host_pid, vm.started_at

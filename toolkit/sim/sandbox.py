@@ -35,7 +35,7 @@ def bwrap_binary() -> str | None:
         return shutil.which("bwrap")
 
 
-def sandbox_argv(root: Path, argv: Sequence[str], *, detached: bool = False) -> list[str]:
+def sandbox_argv(root: Path, argv: Sequence[str], *, detached: bool = False, uid: int = 0) -> list[str]:
     """bwrap's command line running ``argv`` with ``root`` as ``/``."""
     binary = bwrap_binary() or "bwrap"
     out = [binary, "--bind", str(root), "/", "--ro-bind", "/usr", "/usr"]
@@ -46,6 +46,7 @@ def sandbox_argv(root: Path, argv: Sequence[str], *, detached: bool = False) -> 
         elif host.is_dir():
             out += ["--ro-bind", str(host), f"/{name}"]
     out += ["--proc", "/proc", "--dev", "/dev", "--unshare-all", "--chdir", "/"]
+    out += ["--uid", str(uid), "--gid", str(uid)]  # the guest user, not the host's
     # A -noWait program must outlive the vmrun-sim process that started it.
     out += [] if detached else ["--die-with-parent"]
     return out + ["--", *argv]
@@ -67,9 +68,9 @@ def unavailable() -> str | None:
     return None if code == 0 else f"bubblewrap exited {code} (user namespaces disabled?)"
 
 
-def start(root: Path, argv: Sequence[str], env: Mapping[str, str], *, detached: bool) -> int:
-    """Start ``argv`` in the sandbox; returns its host pid."""
-    return _spawn(sandbox_argv(root, argv, detached=detached), env=env).pid
+def start(root: Path, argv: Sequence[str], env: Mapping[str, str], *, detached: bool, uid: int = 0) -> int:
+    """Start ``argv`` in the sandbox as guest user ``uid``; returns its host pid."""
+    return _spawn(sandbox_argv(root, argv, detached=detached, uid=uid), env=env).pid
 
 
 def start_unconfined(argv: Sequence[str], env: Mapping[str, str]) -> int:
