@@ -70,7 +70,10 @@ class Site:
     def call(self, method: str, *arguments: Any) -> dict[str, Any]:
         """One CPI call run to completion: its response."""
         proc = self.start(method, *arguments)
-        out, _ = proc.communicate(timeout=300)
+        assert proc.stdout is not None
+        with proc.stdout:
+            out = proc.stdout.read()
+        proc.wait(timeout=300)
         return json.loads(out)
 
 
