@@ -17,6 +17,7 @@ import filelock
 
 from cpi.orphans import find_orphans
 from cpi.store import Store
+from toolkit.errors import ToolkitError
 from toolkit.runner import LocalRunner
 from toolkit.sim import SimHost
 from toolkit.sim.state import Power
@@ -68,7 +69,7 @@ def half_written(store: Path) -> list[str]:
     for path in sorted(store.rglob("*.vmx")):
         try:
             Vmx.parse(path.read_bytes(), source=str(path))
-        except Exception as exc:  # any failure to parse is the finding
+        except (ToolkitError, ValueError) as exc:  # what a torn or garbled file raises
             bad.append(f"{path}: {exc}")
     for path in sorted(store.rglob("*.json")):
         try:

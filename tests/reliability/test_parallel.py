@@ -41,6 +41,8 @@ class Worker:
         self.vm = ""
         self.attached: list[str] = []
         self.deleted = False
+        self.networks: dict[str, Any] = {}
+        self.disks: list[str] = []
 
     def call(self, method: str, *args: Any) -> Any:
         response = self.site.call(method, *args)
@@ -66,9 +68,8 @@ class Worker:
         return self
 
 
-@pytest.fixture(scope="module")
-def outcome(tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, list[Worker]]:
-    site = Site.make(tmp_path_factory.mktemp("parallel"), latency=0.0, lock_timeout=300)
+def run_workers(root: Path) -> tuple[Site, list[Worker]]:
+    site = Site.make(root, latency=0.0, lock_timeout=300)
     site.stemcell(STEMCELL)
     workers: list[Worker] = []
     for round_ in range(ROUNDS):
@@ -77,13 +78,23 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, list[Worker
     return site, workers
 
 
-def test_every_call_of_every_worker_succeeds(outcome: tuple[Site, list[Worker]]) -> None:
+# One test, so that pytest-xdist never runs the workers twice (module fixtures are per worker).
+def test_sixteen_parallel_cpi_processes_lose_no_update(tmp_path: Path) -> None:
+    outcome = run_workers(tmp_path)
+    every_call_succeeds(outcome)
+    each_vmx_and_its_settings_hold_exactly_that_workers_disks(outcome)
+    deleted_vms_are_gone_and_their_disks_kept(outcome)
+    every_vm_got_its_own_mac_and_runs(outcome)
+    nothing_is_left_that_no_cid_owns(outcome)
+
+
+def every_call_succeeds(outcome: tuple[Site, list[Worker]]) -> None:
     _, workers = outcome
     assert len(workers) == WORKERS * ROUNDS
     assert [f for w in workers for f in w.failures] == []
 
 
-def test_each_vmx_and_its_settings_hold_exactly_that_workers_disks(outcome: tuple[Site, list[Worker]]) -> None:
+def each_vmx_and_its_settings_hold_exactly_that_workers_disks(outcome: tuple[Site, list[Worker]]) -> None:
     site, workers = outcome
     for w in (w for w in workers if not w.deleted):
         vmx = site.store / f"vm-{w.vm}" / f"vm-{w.vm}.vmx"
@@ -98,7 +109,7 @@ def test_each_vmx_and_its_settings_hold_exactly_that_workers_disks(outcome: tupl
             assert record["vm"] == (w.vm if disk in w.attached else None), (w.n, disk, record)
 
 
-def test_deleted_vms_are_gone_and_their_disks_kept(outcome: tuple[Site, list[Worker]]) -> None:
+def deleted_vms_are_gone_and_their_disks_kept(outcome: tuple[Site, list[Worker]]) -> None:
     site, workers = outcome
     alive = {d.name[3:] for d in vm_dirs(site.store)}
     assert alive == {w.vm for w in workers if not w.deleted}
@@ -106,17 +117,17 @@ def test_deleted_vms_are_gone_and_their_disks_kept(outcome: tuple[Site, list[Wor
         assert all((site.store / "disks" / f"disk-{d}.vmdk").exists() for d in w.disks)
 
 
-def test_every_vm_got_its_own_mac_and_runs(outcome: tuple[Site, list[Worker]]) -> None:
+def every_vm_got_its_own_mac_and_runs(outcome: tuple[Site, list[Worker]]) -> None:
     site, workers = outcome
     macs = [w.networks["default"]["mac"] for w in workers]
     assert len(set(macs)) == len(macs)
     for w in (w for w in workers if not w.deleted):
         vmx = Vmx.parse((site.store / f"vm-{w.vm}" / f"vm-{w.vm}.vmx").read_bytes())
-        assert devices.nics(vmx)[0].mac.lower() == w.networks["default"]["mac"]
+        assert (devices.nics(vmx)[0].mac or "").lower() == w.networks["default"]["mac"]
     assert inconsistencies(site.store, SimHost(site.home)) == []
 
 
-def test_nothing_is_left_that_no_cid_owns(outcome: tuple[Site, list[Worker]]) -> None:
+def nothing_is_left_that_no_cid_owns(outcome: tuple[Site, list[Worker]]) -> None:
     site, _ = outcome
     assert leaks(site.store, SimHost(site.home)) == []
     assert Path(site.store / ".locks").is_dir()

@@ -12,12 +12,14 @@ from __future__ import annotations
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cpi.conftest import Cpi
 from tests.reliability.leaks import leaks, orphans
 from tests.reliability.procs import BIN
+
 
 def gc(store: Path) -> str:
     done = subprocess.run([str(BIN / "vmtk"), "store", "gc", str(store), "--delete"],
@@ -73,7 +75,7 @@ def test_gc_sweeps_a_temporary_left_in_a_live_vm_by_a_killed_write(cpi: Cpi) -> 
 
 
 UNKNOWN = "0b1c2d3e-aaaa-4bbb-8ccc-00000000dead"
-ON_UNKNOWN = {
+ON_UNKNOWN: dict[str, tuple[Any, ...]] = {
     "delete_vm": (UNKNOWN,), "reboot_vm": (UNKNOWN,), "set_vm_metadata": (UNKNOWN, {}),
     "attach_disk": (UNKNOWN, UNKNOWN), "detach_disk": (UNKNOWN, UNKNOWN),
     "delete_disk": (UNKNOWN,), "set_disk_metadata": (UNKNOWN, {}), "resize_disk": (UNKNOWN, 128),
