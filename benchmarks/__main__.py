@@ -32,8 +32,8 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--scale",
         type=float,
-        default=0.5,
-        help="factor on every host cost (default 0.5)",
+        default=0.4,
+        help="factor on every host cost (default 0.4)",
     )
     parser.add_argument(
         "--runs", type=int, default=3, help="runs per figure (default 3)"

@@ -113,7 +113,9 @@ def _wall(life: LifecycleResult) -> list[str]:
     return ["## 2. Lifecycle wall time (seconds, cost model)", "",
             ("Ours: the executable, one process per call, each vmrun a `vmrun-sim` process. Reference pattern: "
             "the Appendix D argv shapes replayed in order against the same simulated host (Go process start "
-            "taken as free; has_disk/calculate_vm_cloud_properties left out as the reference panics)."), "",
+            "taken as free; has_disk/calculate_vm_cloud_properties left out as the reference panics). Our "
+            "create_vm returns once the guest has booted (Tools answer); the reference returns before starting "
+            "it, and its next power change pays the boot."), "",
             *table(["call", "ours", "reference pattern"], rows),
             (f"**Reference pattern / ours: {ratio:.2f}x** (median of the per-run ratios "
             f"{', '.join(f'{x:.2f}' for x in life.ratios)}). Target: faster than the reference, "
