@@ -38,11 +38,13 @@ class HostCosts:
         }
         return HostCosts(**fields, factor=self.factor * factor)
 
+    def latency(self) -> dict[str, float]:
+        """``sim.json`` latency per verb; ovftool's one knob is set per call by the replay."""
+        return {"default": self.vmrun, "start": self.start, "stop": self.stop, "clone": self.clone,
+                "ovftool": self.ovftool_version}  # fmt: skip
+
     def sim_knobs(self) -> dict[str, object]:
-        """``sim.json`` knobs; ovftool's one latency knob is set per call by the replay."""
-        latency = {"default": self.vmrun, "start": self.start, "stop": self.stop, "clone": self.clone,
-                   "ovftool": self.ovftool_version}  # fmt: skip
-        return {"boot_delay": self.boot, "latency": latency}
+        return {"boot_delay": self.boot, "latency": self.latency()}
 
     def table(self) -> list[tuple[str, str]]:
         """(what, seconds) rows for the report, unscaled and as used."""

@@ -171,8 +171,6 @@ class NaiveCpi:
             self.charged.add(argv[0] if argv[0] == "-v" else "import")
             self.clock.sleep(seconds)
             return False
-        self.host.configure(
-            latency={**self.costs.sim_knobs()["latency"], "ovftool": seconds}
-        )  # type: ignore[dict-item]
+        self.host.configure(latency={**self.costs.latency(), "ovftool": seconds})
         done = self.runner.run(["ovftool-sim", *argv], timeout=TIMEOUT)
         return done.exit_code == 0
