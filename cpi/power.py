@@ -21,7 +21,10 @@ from toolkit.vmrun import StopMode, ToolsState, Vmrun
 
 log = logging.getLogger(__name__)
 
-TOOLS_POLL_SECONDS = 2.0
+# Each poll is a vmrun run (hundreds of ms on a real host): start soon after power-on,
+# then back off, so a 60 s boot costs about 11 polls instead of 30.
+TOOLS_POLL_SECONDS = 1.0
+TOOLS_POLL_MAX_SECONDS = 8.0
 
 
 class Power:
@@ -37,7 +40,7 @@ class Power:
         wait_until(
             lambda: self.vmrun.tools_state(vmx) is ToolsState.RUNNING,
             what=f"VMware Tools in '{vmx}'", timeout=self.start_wait, clock=self.clock,
-            interval=TOOLS_POLL_SECONDS,
+            interval=TOOLS_POLL_SECONDS, max_interval=TOOLS_POLL_MAX_SECONDS,
         )
 
     def stop_hard(self, vmx: str) -> None:

@@ -67,13 +67,15 @@ def wait_until(
     clock: Clock,
     interval: float = 1.0,
     min_wait: float = 0.0,
+    max_interval: float | None = None,
 ) -> T:
     """Call ``probe`` until it returns something other than ``None``/``False``.
 
     Sleeps ``min_wait`` first (some guests answer before they are really ready),
     then polls every ``interval`` seconds until ``timeout`` seconds have passed in
-    total. Raises ``WaitTimeout`` naming ``what``; the last transient error the
-    probe raised is kept as the cause.
+    total; with ``max_interval`` the interval doubles after each poll up to it
+    (each poll may cost a program run on the VMware host). Raises ``WaitTimeout``
+    naming ``what``; the last transient error the probe raised is kept as the cause.
     """
     deadline = clock.monotonic() + timeout
     clock.sleep(min(min_wait, timeout))
@@ -91,6 +93,8 @@ def wait_until(
         if remaining <= 0:
             raise WaitTimeout(what, timeout, _first_line(last)) from last
         clock.sleep(min(interval, remaining))
+        if max_interval is not None:
+            interval = min(interval * 2, max_interval)
 
 
 def retry(

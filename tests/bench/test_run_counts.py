@@ -7,6 +7,7 @@ in-process against the simulator on a FakeClock: no real sleeping, no timings.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -140,3 +141,13 @@ def test_the_naive_replay_makes_the_reference_runs_per_call(
         "clone": 1,
         "deleteVM": 2,
     }
+
+
+@pytest.mark.parametrize(("boot", "most_checks"), [(5.0, 4), (30.0, 7), (60.0, 11)])
+def test_tools_checks_back_off_so_long_boots_stay_cheap(
+    tmp_path: Path, image: Path, boot: float, most_checks: int
+) -> None:
+    # Each check is a vmrun run; polling every 2 s would cost 4, 16 and 31 checks here.
+    cpi = InProcessCpi(tmp_path, dataclasses.replace(REAL_HOST, boot=boot))
+    runs = runs_by_method(cpi.create_env(image))
+    assert 1 <= runs["create_vm"] - 2 <= most_checks

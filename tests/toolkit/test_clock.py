@@ -94,3 +94,10 @@ def test_retry_never_retries_permanent_errors() -> None:
     with pytest.raises(VmNotFoundError):
         retry(action, clock=clock)
     assert calls == [1] and clock.slept == []
+
+
+def test_wait_until_backs_off_up_to_max_interval() -> None:
+    clock = FakeClock()
+    answers = iter([None] * 6 + ["up"])
+    assert wait_until(lambda: next(answers), what="x", timeout=100, clock=clock, interval=1, max_interval=8) == "up"
+    assert clock.slept == [0.0, 1, 2, 4, 8, 8, 8]
