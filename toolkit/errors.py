@@ -48,6 +48,7 @@ messages. Nothing in the toolkit returns ``None`` to mean failure.
     ├── ConfigError                  settings are invalid; lists every problem
     ├── ReleaseBuildError            the BOSH release could not be built (release/ builder)
     └── BenchmarkError               a benchmark step failed (benchmarks/, ``make bench``)
+        └── NoSshServerError         no OpenSSH server can run here (SSH figures not measured)
 
 Exceptions marked ``transient = True`` may succeed when retried; ``retry`` in
 ``toolkit.clock`` retries only those.
@@ -327,3 +328,7 @@ class ReleaseBuildError(ToolkitError):
 
 class BenchmarkError(ToolkitError):
     """``make bench`` could not measure something: a CPI call failed or a tool misbehaved."""
+
+
+class NoSshServerError(BenchmarkError):
+    """No OpenSSH server is installed or it cannot run here; tests skip, ``make bench`` reports it."""
