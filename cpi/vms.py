@@ -175,13 +175,29 @@ class Vms:
         log.info("delete_vm %s", cid)
 
     def _unregister(self, cid: VmCid, vmx: str) -> None:
-        self.power.stop_hard(vmx)
+        self._stop_for_delete(vmx)
         self.release_disks(cid, vmx)
         try:
             self.vmrun.delete_vm(vmx)
         except (tk.VmNotFoundError, tk.VmxUnreadableError) as exc:
             # Nothing VMware can delete: the directory removal that follows does it.
             log.warning("vmrun could not delete %s (%s); removing its files", vmx, str(exc).splitlines()[0])
+
+    def _stop_for_delete(self, vmx: str) -> None:
+        """Power off hard; a .vmx VMware cannot read is fine as long as the VM is not running.
+
+        vmrun answers "Cannot read the virtual machine configuration file" to every
+        verb on an unparsable .vmx, the hard stop included, so without this such a
+        VM could never be deleted. VMware could not have started it from that file,
+        but ``vmrun list`` (which does not read the .vmx) confirms it before the
+        directory goes.
+        """
+        try:
+            self.power.stop_hard(vmx)
+        except tk.VmxUnreadableError as exc:
+            if self.vmrun.is_running(vmx):
+                raise
+            log.warning("vmrun cannot read %s and it is not running (%s)", vmx, str(exc).splitlines()[0])
 
     def release_disks(self, cid: VmCid, vmx: str) -> None:
         """Take persistent disks out of a powered-off VM's .vmx so deleting it cannot touch them."""

@@ -212,11 +212,6 @@ def test_a_malformed_vmx_is_reported_with_its_file_and_line(cpi: Cpi, method: st
     assert f"{vmx}:5:" in error["message"] and 'memsize = "2048' in error["message"], error["message"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DEFECT cpi/vms.py Vms._unregister: Power.stop_hard lets VmxUnreadableError through ('Cannot read the "
-    "virtual machine configuration file', which vmrun answers for any verb on an unparsable .vmx), so "
-    "delete_vm of such a VM fails forever; deleteVM's same answer is already tolerated two lines below"
-))
 def test_a_vm_whose_vmx_vmware_cannot_read_can_still_be_deleted(cpi: Cpi) -> None:
     from toolkit.clock import FakeClock
     from toolkit.vmrun import StopMode, Vmrun
