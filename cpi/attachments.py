@@ -8,6 +8,12 @@ never 7) and its unit is the hint the agent gets ("2", "3", ...). The .vmx is
 the truth about what is attached; ``env.json`` and the disk's record follow it,
 written after it, so a retried call repairs a half-done one. Locks: the VM's,
 then the disk's (always in that order).
+
+A restart after the edit can fail (or the CPI be killed before it) once the
+edit is done: the retry then takes the "already attached"/"only announced"
+path and would answer success with the VM off. So every attach and detach
+first completes a restart an earlier call left pending (``Vms.finish_restart``:
+a marker file written before the stop, checked without any vmrun run).
 """
 
 from __future__ import annotations
@@ -36,8 +42,11 @@ class Attachments:
 
     def attach(self, vm: VmCid, disk: DiskCid) -> str:
         """Attach (cold) and return the hint; an already attached disk returns its hint, no restart."""
+        doing = f"Attaching disk '{disk}' to VM '{vm}'"
         with self.store.lock_for(vm):
             vmx = self.vms.require(vm)
+            with step(doing):
+                self.vms.finish_restart(vm, vmx)
             with self.store.lock_for(disk):
                 self._require_disk(disk)
                 self._refuse_other_owner(vm, disk)
@@ -47,17 +56,19 @@ class Attachments:
                     hint = str(slot.unit)
                     self._record(vm, disk, hint)
                     return hint
-                with step(f"Attaching disk '{disk}' to VM '{vm}'"), self.power.stopped(vmx):
+                with step(doing), self.vms.cold_edit(vm, vmx):
                     hint = self._edit(vmx, lambda config: vmx_edit.attach_persistent(config, path))
                     self._record(vm, disk, hint)
-                    self.vms.apply_pending_name(vm, vmx)
         log.info("attach_disk %s to %s -> hint %s", disk, vm, hint)
         return hint
 
     def detach(self, vm: VmCid, disk: DiskCid) -> None:
         """Remove the disk from the .vmx AND the settings; DiskNotAttached when it is in neither."""
+        doing = f"Detaching disk '{disk}' from VM '{vm}'"
         with self.store.lock_for(vm):
             vmx = self.vms.require(vm)
+            with step(doing):
+                self.vms.finish_restart(vm, vmx)
             with self.store.lock_for(disk):
                 path = self.store.disk_vmdk(disk)
                 slot = vmx_edit.slot_of(read_vmx(self.store.runner, vmx), path)
@@ -65,10 +76,9 @@ class Attachments:
                 if slot is None and not announced:
                     raise DiskNotAttached(f"Disk '{disk}' is not attached to VM '{vm}'")
                 if slot is not None:
-                    with step(f"Detaching disk '{disk}' from VM '{vm}'"), self.power.stopped(vmx):
+                    with step(doing), self.vms.cold_edit(vm, vmx):
                         self._edit(vmx, lambda config: devices.detach(config, slot))
                         self._forget(vm, disk)
-                        self.vms.apply_pending_name(vm, vmx)
                 else:
                     self._forget(vm, disk)
         log.info("detach_disk %s from %s", disk, vm)

@@ -12,6 +12,7 @@
       vm-<uuid>/macs.json            the NIC MACs reserved for this VM (freed with the dir)
       vm-<uuid>/stemcell             the CID of the stemcell it was cloned from
       vm-<uuid>/metadata.json        set_vm_metadata
+      vm-<uuid>/restart-pending      marker: a cold edit stopped the VM and has not started it again
       disks/disk-<uuid>.vmdk         persistent disk (monolithicSparse)
       disks/disk-<uuid>.json         its metadata and the VM it is attached to
       snapshots/snapshot-<uuid>.vmdk point-in-time copy of a disk (+ .json: source disk, metadata)
@@ -43,6 +44,7 @@ DISKS = "disks"
 SNAPSHOTS = "snapshots"
 LOCKS = ".locks"
 DELETED_MARKER = "deleted"
+RESTART_MARKER = "restart-pending"
 
 
 class Store:

@@ -17,7 +17,9 @@ applied at the next cold edit (attach/detach/reboot) or by ``vmtk``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from cpi import agent_env, macs, vm_settings, vmx_edit
@@ -28,7 +30,7 @@ from cpi.errors import CloudError, VmCreationFailed, VmNotFound, is_transient, s
 from cpi.ids import DiskCid, StemcellCid, VmCid
 from cpi.power import Power
 from cpi.stemcells import Stemcells
-from cpi.store import Store
+from cpi.store import RESTART_MARKER, Store
 from cpi.vm_properties import NicSpec, VmProperties, nic_specs
 from toolkit import devices, vmdk
 from toolkit import errors as tk
@@ -219,9 +221,39 @@ class Vms:
     def reboot(self, cid: VmCid) -> None:
         with self.store.lock_for(cid):
             vmx = self.require(cid)
-            with step(f"Rebooting VM '{cid}'"), self.power.stopped(vmx, start_after=True):
-                self.apply_pending_name(cid, vmx)
+            with step(f"Rebooting VM '{cid}'"), self.cold_edit(cid, vmx, start_after=True):
+                pass
         log.info("reboot_vm %s", cid)
+
+    @contextlib.contextmanager
+    def cold_edit(self, cid: VmCid, vmx: str, *, start_after: bool = False) -> Iterator[None]:
+        """Hold the VM off for a .vmx edit (``Power.stopped``), behind a "restart pending" marker.
+
+        The marker is written before the stop and removed only once the VM was
+        started again (or was found off and is left so). A restart that fails, or
+        a CPI killed between stop and start, leaves it, and the next attach, detach
+        or reboot of the VM completes the restart even when its own edit is already
+        done (``finish_restart``). The alternative, asking ``vmrun list`` on every
+        "already done" path, costs a vmrun run each time and misses a kill between
+        the stop and the edit (the retry then finds the VM off and leaves it so).
+        Calls that must stay free of vmrun runs (has_vm, get_disks) ignore it.
+        """
+        marker = self.store.vm_file(cid, RESTART_MARKER)
+        self.store.runner.write_bytes(marker, b"")
+        with self.power.stopped(vmx, start_after=start_after):
+            yield
+            self.apply_pending_name(cid, vmx)
+        self.store.runner.remove(marker)
+
+    def finish_restart(self, cid: VmCid, vmx: str) -> None:
+        """Start the VM if an earlier cold edit stopped it and could not start it again (0 vmrun runs if not)."""
+        marker = self.store.vm_file(cid, RESTART_MARKER)
+        if not self.store.runner.exists(marker):
+            return
+        if not self.vmrun.is_running(vmx):
+            log.warning("VM %s was left off by an interrupted change: starting it", cid)
+            self.vmrun.start(vmx)
+        self.store.runner.remove(marker)
 
     def set_metadata(self, cid: VmCid, metadata: dict[str, Any]) -> None:
         """Record metadata (0 vmrun calls); the display name follows at the next cold edit."""

@@ -43,3 +43,78 @@ def test_a_running_vm_is_not_deleted_when_vmrun_cannot_read_it_to_stop_it(cpi: C
     assert cpi.vmx(vm).exists() and _power(cpi, vm) is Power.RUNNING  # not removed under a running VM
     cpi("delete_vm", vm)
     assert not cpi.vm_dir(vm).exists()
+
+
+# --- a restart left pending by a failed or interrupted cold edit ----------------------------
+
+CANCELLED = "Error: The operation was canceled"
+
+
+def _marker(cpi: Cpi, vm: str) -> Path:
+    return cpi.vm_dir(vm) / "restart-pending"
+
+
+def _vm_and_disk(cpi: Cpi, *, attached: bool) -> tuple[str, str]:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    disk = cpi("create_disk", 64, {}, vm)
+    if attached:
+        cpi("attach_disk", vm, disk)
+    return vm, disk
+
+
+def test_attach_retried_after_a_failed_restart_starts_the_vm(cpi: Cpi) -> None:
+    vm, disk = _vm_and_disk(cpi, attached=False)
+    cpi.fail_next("start", CANCELLED)
+    assert "The operation was canceled" in cpi.error("attach_disk", vm, disk)["message"]
+    assert _power(cpi, vm) is Power.OFF and _marker(cpi, vm).exists()
+    assert cpi("attach_disk", vm, disk) == "2"  # the edit is done: only the start is left
+    assert _power(cpi, vm) is Power.RUNNING and not _marker(cpi, vm).exists()
+
+
+def test_detach_retried_after_a_failed_restart_starts_the_vm_before_answering_not_attached(cpi: Cpi) -> None:
+    vm, disk = _vm_and_disk(cpi, attached=True)
+    cpi.fail_next("start", CANCELLED)
+    cpi.error("detach_disk", vm, disk)
+    assert cpi.error("detach_disk", vm, disk)["type"] == "Bosh::Clouds::DiskNotAttached"
+    assert _power(cpi, vm) is Power.RUNNING and not _marker(cpi, vm).exists()
+
+
+def test_a_reboot_whose_start_failed_is_completed_by_the_next_attach(cpi: Cpi) -> None:
+    vm, disk = _vm_and_disk(cpi, attached=True)
+    cpi.fail_next("start", CANCELLED)
+    cpi.error("reboot_vm", vm)
+    assert cpi("attach_disk", vm, disk) == "2"
+    assert _power(cpi, vm) is Power.RUNNING
+
+
+def test_a_kill_between_stop_and_edit_is_repaired_by_the_retry(cpi: Cpi) -> None:
+    vm, disk = _vm_and_disk(cpi, attached=False)
+    _vmrun(cpi).stop(str(cpi.vmx(vm)), StopMode.HARD)
+    _marker(cpi, vm).write_bytes(b"")  # what a CPI killed right after its stop leaves
+    assert cpi("attach_disk", vm, disk) == "2"
+    assert _power(cpi, vm) is Power.RUNNING and not _marker(cpi, vm).exists()
+
+
+def test_a_pending_marker_on_a_running_vm_costs_one_list_and_no_start(cpi: Cpi) -> None:
+    vm, disk = _vm_and_disk(cpi, attached=True)
+    _marker(cpi, vm).write_bytes(b"")  # e.g. a failed stop: the VM kept running
+    before = cpi.calls()
+    assert cpi("attach_disk", vm, disk) == "2"
+    verbs = [c["argv"] for c in cpi.host.calls()[before:]]
+    assert len(verbs) == 1 and "list" in verbs[0]
+    assert not _marker(cpi, vm).exists()
+
+
+def test_has_vm_and_get_disks_stay_free_of_vmrun_runs_with_a_restart_pending(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    _marker(cpi, vm).write_bytes(b"")
+    before = cpi.calls()
+    assert cpi("has_vm", vm) is True and cpi("get_disks", vm) == []
+    assert cpi.calls() == before
+
+
+def test_clean_cold_edits_leave_no_marker(cpi: Cpi) -> None:
+    vm, disk = _vm_and_disk(cpi, attached=True)
+    cpi("reboot_vm", vm)
+    cpi("detach_disk", vm, disk)
+    assert not _marker(cpi, vm).exists() and _power(cpi, vm) is Power.RUNNING

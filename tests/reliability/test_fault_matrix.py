@@ -102,11 +102,6 @@ RECOVERED = {
     ("attach_disk", "stop"), ("detach_disk", "stop"), ("reboot_vm", "stop"),  # soft stop -> hard stop
     ("delete_vm", "deleteVM"),  # nothing VMware can delete: the directory removal does it
 }
-RESTART_DEFECT = pytest.mark.xfail(strict=True, reason=(
-    "DEFECT cpi/attachments.py Attachments.attach/detach: when the restart after the cold edit fails, "
-    "the retried call finds the edit done and answers success without starting the VM, so BOSH "
-    "then talks to a powered-off agent"
-))
 
 
 def recovered(name: str, verb: str, error: str) -> bool:
@@ -116,8 +111,7 @@ def recovered(name: str, verb: str, error: str) -> bool:
 
 def case(name: str, step: int, error: str):  # type: ignore[no-untyped-def]
     verb = BY_NAME[name].steps[step]
-    marks = [RESTART_DEFECT] if name in ("attach_disk", "detach_disk") and verb == "start" else []
-    return pytest.param(name, step, error, marks=marks, id=f"{name}-{verb}{step}-{error}")
+    return pytest.param(name, step, error, id=f"{name}-{verb}{step}-{error}")
 
 
 CASES = [case(m.name, i, error) for m in METHODS for i, verb in enumerate(m.steps) for error in ERRORS[verb]]
