@@ -34,7 +34,7 @@ from typing import Any
 
 from cpi.errors import CpiError
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
-from toolkit.errors import HostFileNotFound
+from toolkit.errors import HostFileNotFound, ToolkitError
 from toolkit.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -147,16 +147,46 @@ class Store:
         with self.runner.lock(path, timeout=self.lock_timeout):
             yield
 
-    def lock_for(self, cid: Cid) -> contextlib.AbstractContextManager[None]:
-        return self.lock(cid.name)
+    @contextlib.contextmanager
+    def lock_for(self, cid: Cid) -> Iterator[None]:
+        """The lock of one resource; on the way out its file goes if the resource does not exist.
+
+        Otherwise every call on a CID that does not exist (BOSH's idempotent
+        deletes, orphan reconciliation) or on one it deletes would leave a lock
+        file for ever. Safe as ``forget_lock`` is: checked and removed while held.
+        """
+        with self.lock(cid.name):
+            try:
+                yield
+            finally:
+                self._forget_lock_if_gone(cid)
 
     def forget_lock(self, cid: Cid) -> None:
-        """Remove the lock file of a resource just deleted (called while holding it).
+        """Remove the lock file of a resource that does not exist (called while holding it).
 
-        A process already waiting on the old file may then get it while a newcomer
-        locks a fresh one; both find the resource gone, so nothing is done twice.
+        Safe only because CIDs are never reused (fresh UUIDs): a resource that is
+        gone, or never was, cannot appear again under this name. A process already
+        waiting on the old file may then get it while a newcomer locks a fresh one;
+        both find the resource absent, so neither can do anything the other undoes.
         """
         self.runner.remove(self.join(LOCKS, cid.name + ".lock"))
+
+    def exists(self, cid: Cid) -> bool:
+        """Whether anything of the resource is left: its directory, or its disk file or record."""
+        if isinstance(cid, DiskCid):
+            paths = [self.disk_vmdk(cid), self.disk_record(cid)]
+        elif isinstance(cid, SnapshotCid):
+            paths = [self.snapshot_vmdk(cid), self.snapshot_record(cid)]
+        else:
+            paths = [self.join(cid.name)]
+        return any(self.runner.exists(path) for path in paths)
+
+    def _forget_lock_if_gone(self, cid: Cid) -> None:
+        try:
+            if not self.exists(cid):
+                self.forget_lock(cid)
+        except ToolkitError as exc:  # never hide the call's own outcome; `vmtk store gc` sweeps it later
+            log.warning("could not tidy the lock of %s: %s", cid, exc)
 
     def _entries(self) -> list[str]:
         try:

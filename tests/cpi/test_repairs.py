@@ -118,3 +118,45 @@ def test_clean_cold_edits_leave_no_marker(cpi: Cpi) -> None:
     cpi("reboot_vm", vm)
     cpi("detach_disk", vm, disk)
     assert not _marker(cpi, vm).exists() and _power(cpi, vm) is Power.RUNNING
+
+
+# --- lock files ---------------------------------------------------------------------------------
+
+UNKNOWN = "0b1c2d3e-aaaa-4bbb-8ccc-00000000dead"
+# The one lock that names no resource: MAC allocation across the whole store (bounded: one file).
+SHARED_LOCKS = {"macs.lock"}
+
+
+def _lock_files(cpi: Cpi) -> set[str]:
+    locks = cpi.store / ".locks"
+    return {p.name for p in locks.iterdir()} - SHARED_LOCKS if locks.is_dir() else set()
+
+
+def test_a_full_lifecycle_leaves_no_lock_file(cpi: Cpi) -> None:
+    stemcell = cpi.new_stemcell()
+    vm, _ = cpi.create_vm(stemcell)
+    disk = cpi("create_disk", 64, {}, vm)
+    cpi("attach_disk", vm, disk)
+    cpi("set_vm_metadata", vm, {"name": "z"})
+    cpi("set_disk_metadata", disk, {"a": "b"})
+    snapshot = cpi("snapshot_disk", disk, {})
+    cpi("reboot_vm", vm)
+    cpi("detach_disk", vm, disk)
+    cpi("resize_disk", disk, 128)
+    assert _lock_files(cpi)  # live resources keep theirs
+    cpi("delete_snapshot", snapshot)
+    cpi("delete_disk", disk)
+    cpi("delete_vm", vm)
+    cpi("delete_stemcell", stemcell)
+    assert not list(cpi.store.glob("cs-*")) and not list(cpi.store.glob("vm-*"))
+    assert _lock_files(cpi) == set()
+
+
+def test_calls_on_unknown_cids_leave_no_lock_file_and_keep_live_ones(cpi: Cpi) -> None:
+    vm, disk = _vm_and_disk(cpi, attached=False)
+    kept = _lock_files(cpi)
+    for method, args in {"delete_vm": (UNKNOWN,), "reboot_vm": (UNKNOWN,), "attach_disk": (vm, UNKNOWN),
+                         "detach_disk": (UNKNOWN, disk), "delete_disk": (UNKNOWN,), "resize_disk": (UNKNOWN, 9),
+                         "delete_stemcell": (UNKNOWN,)}.items():
+        cpi.raw(method, *args)
+    assert _lock_files(cpi) == kept and f"vm-{vm}.lock" in kept  # the live VM's lock is kept

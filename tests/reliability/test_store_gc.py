@@ -83,19 +83,9 @@ ON_UNKNOWN: dict[str, tuple[Any, ...]] = {
     "create_vm": ("a", UNKNOWN, {}, {}, [], {}),
     "get_disks": (UNKNOWN,), "has_vm": (UNKNOWN,), "has_disk": (UNKNOWN,),
 }
-LOCK_LEFT = pytest.mark.xfail(strict=True, reason=(
-    "DEFECT cpi/store.py Store.lock: taking the lock of a CID creates .locks/<name>.lock, and only the "
-    "delete paths remove it (forget_lock), so every call on a CID that does not exist (BOSH's "
-    "idempotent delete_vm/delete_disk retries, orphan reconciliation) leaves a lock file behind until "
-    "vmtk store gc; suggested fix: in Store.lock, after release, remove the file when the resource "
-    "does not exist (cpi.orphans' _exists test), or check existence before locking in the not-found paths"
-))
-LEAVES_NO_LOCK = {"get_disks", "has_vm", "has_disk"}  # read-only: no lock taken
 
 
-@pytest.mark.parametrize("method", [
-    pytest.param(m, marks=[] if m in LEAVES_NO_LOCK else [LOCK_LEFT]) for m in sorted(ON_UNKNOWN)
-])
+@pytest.mark.parametrize("method", sorted(ON_UNKNOWN))
 def test_calls_on_cids_that_do_not_exist_leave_nothing(cpi: Cpi, method: str) -> None:
     cpi.create_vm(cpi.new_stemcell())
     response = cpi.raw(method, *ON_UNKNOWN[method])
