@@ -38,6 +38,8 @@ STEMCELL_FORMATS = ("vsphere-ovf", "vsphere-ova", "general-ovf")
 # Loggers whose INFO records also go into the response ``log`` (bosh task --cpi).
 _LOG_SOURCES = ("cpi", "toolkit")
 Handler = Callable[..., Any]
+# An unknown method name is echoed in the error and the log; the request may carry megabytes of it.
+SHOWN_CHARS = 80
 
 
 def info() -> dict[str, Any]:
@@ -55,11 +57,11 @@ def _answer(raw: bytes | str, build: Callable[[Request], Cloud]) -> tuple[Any, C
     request: Request | None = None
     try:
         request = Request.parse(raw)
-        log.info("%s request_id=%s api_version=%d", request.method, request.request_id, request.api_version)
+        log.info("%s request_id=%s api_version=%d", shown(request.method), request.request_id, request.api_version)
         return _call(request, build), None
     except Exception as exc:
         error = translate(exc)
-        method = request.method if request else "request"
+        method = shown(request.method) if request else "request"
         log.error("%s failed: %s (%s)", method, render(exc), error.bosh_type, exc_info=_with_trace(exc))
         return None, error
 
@@ -72,10 +74,15 @@ def _call(request: Request, build: Callable[[Request], Cloud]) -> Any:
         raise NotSupported(f"Method '{request.method}' is not supported by this CPI")
     function = METHODS.get(request.method)
     if function is None:
-        raise MethodNotImplemented(f"Must call implemented method: Unknown method '{request.method}'")
+        raise MethodNotImplemented(f"Must call implemented method: Unknown method '{shown(request.method)}'")
     bound = _bind(function, (None, *request.arguments), request.method)
     adapters = _Adapters(lambda: build(request), request.api_version)
     return function(adapters, *bound.args[1:])
+
+
+def shown(name: str) -> str:
+    """A method name as echoed in messages and logs: any length arrives, at most SHOWN_CHARS go out."""
+    return name if len(name) <= SHOWN_CHARS else name[:SHOWN_CHARS] + "…"
 
 
 def _bind(function: Handler, arguments: tuple[Any, ...], method: str) -> inspect.BoundArguments:

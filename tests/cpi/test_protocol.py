@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cpi import errors
 from cpi.config import CpiConfig
-from cpi.dispatch import dispatch
+from cpi.dispatch import METHODS, dispatch
 from cpi.ids import DiskCid, StemcellCid, VmCid
 from cpi.protocol import ApiVersion, Request, Response
 from toolkit import errors as tk
@@ -72,6 +73,23 @@ def test_info_answers_v2_and_formats_whatever_the_callers_version(version: int |
 )
 def test_malformed_requests_are_cpi_errors(raw: bytes, fragment: str) -> None:
     assert_error(answer(raw), "Bosh::Clouds::CpiError", fragment)
+
+
+def test_a_huge_unknown_method_name_is_echoed_truncated_in_the_message_and_the_log() -> None:
+    name = "x" * 80 + "y" * 1_000_000
+    response = answer({"method": name, "arguments": []})
+    assert_error(response, "Bosh::Clouds::NotImplemented", "'" + "x" * 80 + "…'")
+    assert "y" not in response["error"]["message"] and len(response["error"]["message"]) < 200
+    assert "y" not in response["log"] and len(response["log"]) < 2_000
+
+
+@given(name=st.text(alphabet=string.ascii_letters + string.digits + "_-.:/é€", min_size=60, max_size=120))
+@settings(max_examples=60, deadline=None)
+def test_an_unknown_method_name_is_shown_whole_up_to_80_characters_then_cut(name: str) -> None:
+    assume(name not in METHODS and name not in ("info", "update_disk", "configure_networks"))
+    message = answer({"method": name, "arguments": []})["error"]["message"]
+    shown = name if len(name) <= 80 else name[:80] + "…"
+    assert message.endswith(f"Unknown method '{shown}'")
 
 
 def test_unknown_method_is_not_implemented_and_update_disk_not_supported() -> None:
