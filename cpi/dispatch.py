@@ -233,10 +233,10 @@ class _LogLines(logging.Handler):
         self.lines = lines
         # Requests served in parallel threads (tests) keep their own lines.
         self._thread = threading.get_ident()
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.thread == self._thread
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 from pathlib import Path
 
@@ -90,6 +91,11 @@ def test_an_unknown_method_name_is_shown_whole_up_to_80_characters_then_cut(name
     message = answer({"method": name, "arguments": []})["error"]["message"]
     shown = name if len(name) <= 80 else name[:80] + "…"
     assert message.endswith(f"Unknown method '{shown}'")
+
+
+def test_log_lines_say_when_how_bad_and_which_module() -> None:
+    first = answer({"method": "no_such_method", "arguments": []})["log"].splitlines()[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO cpi\.dispatch: no_such_method request_id=.*", first), first
 
 
 def test_unknown_method_is_not_implemented_and_update_disk_not_supported() -> None:
