@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import lifecycle, machine, overhead, primitives, scaling
+from benchmarks import lifecycle, machine, overhead, overssh, primitives, scaling
 from benchmarks.hostcosts import REAL_HOST
 from benchmarks.report import Results, render
 from benchmarks.workspace import Workspace, stemcell_image
@@ -54,8 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     work = CACHE / "run"
     shutil.rmtree(work, ignore_errors=True)
     image = stemcell_image(CACHE / "stemcell" / "image")
-    say("1-2. create-env sequence, ours and the reference pattern")
-    life = lifecycle.measure(work / "lifecycle", costs, image, args.runs, say)
+    say("1-2, 6. create-env sequence: ours, the reference pattern, ours over SSH")
+    with overssh.remote(work / "sshd") as remote:
+        if remote.missing:
+            say(f"  SSH: {remote.missing}")
+        life = lifecycle.measure(
+            work / "lifecycle", costs, image, args.runs, say, remote
+        )
     say("3. process overhead")
     spent = overhead.measure(Workspace.create(work / "overhead", costs), args.spawns)
     say("4. concurrent create_vm")

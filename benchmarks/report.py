@@ -22,6 +22,12 @@ from benchmarks.sequence import (
     sequence_total,
 )
 from benchmarks.timing import median
+from cpi.power import TOOLS_POLL_MAX_SECONDS, TOOLS_POLL_SECONDS
+
+# create_vm's wait for VMware Tools, as cpi.power does it.
+TOOLS_POLLS = (f"a `checkToolsState` right after `vmrun start`, then at intervals doubling from "
+               f"{TOOLS_POLL_SECONDS:g} s to at most {TOOLS_POLL_MAX_SECONDS:g} s")  # fmt: skip
+SSH_TARGET = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +54,7 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render(r: Results) -> str:
     parts = [_head(r), _costs(r), _runs(r.lifecycle), _wall(r.lifecycle), _overhead(r.overhead),
-             _scaling(r.scaling), _primitives(r.primitives)]  # fmt: skip
+             _scaling(r.scaling), _primitives(r.primitives), _ssh(r.lifecycle)]  # fmt: skip
     return "\n".join(line for part in parts for line in part)
 
 
@@ -63,7 +69,7 @@ def _costs(r: Results) -> list[str]:
     rows = [[name, value] for name, value in r.costs.table()]
     return ["## Host cost model", "", ("`vmrun-sim` latency knobs (seconds slept per run, after acting) and boot delay, "
             f"as a real Workstation/Fusion host costs them, all scaled by **{r.costs.factor:g}** to fit the time "
-            "budget. The CPIs' own poll intervals are code and are not scaled (ours: a Tools check every 2 s "
+            f"budget. The CPIs' own poll intervals are code and are not scaled (ours: {TOOLS_POLLS} "
             "while a guest boots; the reference: 1 s `vmrun list`/cleanShutdown polls and a 1 s settle after start)."),
             "", *table(["cost", "real host -> used"], rows)]  # fmt: skip
 
@@ -83,7 +89,7 @@ def _runs(life: LifecycleResult) -> list[str]:
             ("vmrun/ovftool runs counted from the simulator's `calls.jsonl` while the real `bosh-vmrun-cpi` "
             "executable serves each request against `vmrun-sim`. *Quick guest*: Tools answer at power-on (the "
             "minimum the hypervisor needs; the target's terms). *Cost model*: the boot delay above, where "
-            "create_vm polls `checkToolsState` every 2 s until the guest is up (a longer boot adds runs). "
+            f"create_vm makes {TOOLS_POLLS} until the guest is up (a longer boot adds runs). "
             "Reference: the Go CPI's observed traces (inventory Appendix D)."), "",
             *table(["call", "ours, quick guest", "ours, cost model", "reference", "target", ""], rows),
             *(["Notes:", *notes, ""] if notes else [])]  # fmt: skip
@@ -176,3 +182,29 @@ def _primitives(p: Primitives) -> list[str]:
             "like an OS image), written once with `toolkit.streamvmdk.write_stream_optimized` into "
             "`.bench/stream-1g.vmdk`; MB/s is capacity converted per second."), "",
             *table(["primitive", "median", ""], rows)]  # fmt: skip
+
+
+def _ssh(life: LifecycleResult) -> list[str]:
+    head = ["## 6. The CPI over SSH versus local (cost model)", ""]
+    if not life.over_ssh:
+        return [
+            *head,
+            f"SSH connections per CPI call and wall time over SSH: {life.ssh_missing}.",
+            "",
+        ]
+    per_call = {s.method: max(x.runs for steps in life.over_ssh for x in steps if x.method == s.method)
+                for s in life.over_ssh[0]}  # fmt: skip
+    rows = [[m, str(n), f"{life.median_call('over_ssh', m):.2f}", f"{life.median_call('ours', m):.2f}",
+             met(n <= SSH_TARGET)] for m, n in per_call.items()]  # fmt: skip
+    total = sum(per_call[m] for m in CREATE_ENV)
+    rows.append(["**create-env total**", f"**{total}**", f"**{life.median_wall('over_ssh'):.2f}**",
+                 f"**{life.median_wall('ours'):.2f}**", ""])  # fmt: skip
+    ratios = life.ssh_ratios
+    return [*head, ("The executable with `vmrun.ssh_tunnel` set, against an OpenSSH server on 127.0.0.1 "
+            "(generated host and user keys, host key pinned) whose host runs `vmrun-sim` with the same costs; "
+            "local: section 2's runs, taken in the same rounds. Connections are counted on the server's side "
+            "(\"Accepted publickey\" in its VERBOSE log), the most any run opened for that call."), "",
+            *table(["call", "SSH connections", "over SSH (s)", "local (s)", f"<= {SSH_TARGET} per call"], rows),
+            (f"**Over SSH / local: {median(ratios):.2f}x** (median of the per-run ratios "
+            f"{', '.join(f'{x:.2f}' for x in ratios)}); on a loopback link, so it is the cost of the "
+            "connection set-up and of SFTP, not of a network."), ""]  # fmt: skip

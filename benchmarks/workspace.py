@@ -2,7 +2,10 @@
 
 ``call`` runs the real ``bosh-vmrun-cpi`` executable as the bosh CLI does (one
 process per request, JSON on stdin, ``vmrun-sim`` as vmrun) and ``runs`` counts
-the simulator's ``calls.jsonl``. ``stemcell_image`` packs the VMware-written
+the simulator's ``calls.jsonl``. With an ``ssh_tunnel`` the CPI reaches the same
+kind of simulated host through an SSH server on this machine: sshd sessions do
+not inherit our environment, so the host's vmrun is a wrapper script that sets
+``VMRUN_SIM_HOME`` and execs ``vmrun-sim``. ``stemcell_image`` packs the VMware-written
 reference OVF and streamOptimized VMDK as a stemcell ``image``. This module
 builds and calls; it never times anything.
 """
@@ -13,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -37,12 +41,15 @@ TEMPLATE_CDROM = {"sata0.present": "TRUE", "sata0:0.present": "TRUE", "sata0:0.d
                   "sata0:0.fileName": "auto detect", "sata0:0.startConnected": "FALSE"}  # fmt: skip
 
 
-def cpi_config(store: Path, vmrun_bin: str) -> dict[str, Any]:
+def cpi_config(
+    store: Path, vmrun_bin: str, tunnel: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The CPI config the job template renders: job-spec defaults, no ovftool (pure-Python import)."""
     return {"cloud": {"properties": {
         "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"]},
         "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": vmrun_bin,
-                  "vm_start_max_wait_seconds": 600, "vm_soft_shutdown_max_wait_seconds": 30},
+                  "vm_start_max_wait_seconds": 600, "vm_soft_shutdown_max_wait_seconds": 30,
+                  **({"ssh_tunnel": tunnel} if tunnel else {})},
     }}}  # fmt: skip
 
 
@@ -52,16 +59,28 @@ class Workspace:
     sim_home: Path
     store: Path
     config: Path
+    remote: bool = False  # the CPI reaches vmrun over SSH
 
     @classmethod
-    def create(cls, root: Path, costs: HostCosts) -> Workspace:
-        space = cls(
-            root, sim_home=root / "sim", store=root / "store", config=root / "cpi.json"
-        )
+    def create(
+        cls, root: Path, costs: HostCosts, tunnel: dict[str, Any] | None = None
+    ) -> Workspace:
+        space = cls(root, sim_home=root / "sim", store=root / "store", config=root / "cpi.json",
+                    remote=bool(tunnel))  # fmt: skip
         space.store.mkdir(parents=True, exist_ok=True)
-        space.config.write_text(json.dumps(cpi_config(space.store, str(VMRUN_SIM))))
+        vmrun = space.vmrun_wrapper() if tunnel else VMRUN_SIM
+        space.config.write_text(json.dumps(cpi_config(space.store, str(vmrun), tunnel)))
+        space.config.chmod(0o600)  # it may hold the SSH private key
         space.host().configure(**costs.sim_knobs())
         return space
+
+    def vmrun_wrapper(self) -> Path:
+        """The "remote" host's vmrun: vmrun-sim on this workspace's simulated host."""
+        wrapper = self.root / "vmrun"
+        home, sim = shlex.quote(str(self.sim_home)), shlex.quote(str(VMRUN_SIM))
+        wrapper.write_text(f'#!/bin/sh\nVMRUN_SIM_HOME={home} exec {sim} "$@"\n')
+        wrapper.chmod(0o755)
+        return wrapper
 
     def host(self) -> SimHost:
         return SimHost(self.sim_home)
@@ -70,11 +89,14 @@ class Workspace:
         return len(self.host().calls())
 
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             **os.environ,
             "VMRUN_SIM_HOME": str(self.sim_home),
             "BOSH_LOG_LEVEL": "info",
         }
+        if self.remote:  # the CPI must reach the simulator only through SSH
+            del env["VMRUN_SIM_HOME"]
+        return env
 
     def call(self, method: str, *arguments: Any) -> Any:
         """One CPI request through the executable; its result, or ``BenchmarkError``."""
