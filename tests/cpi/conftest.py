@@ -1,122 +1,38 @@
-"""A CPI driven through its JSON layer against the in-process VMware host simulator."""
+"""A CPI driven through its JSON layer against the in-process VMware host simulator.
+
+``make_cpi``/``cpi`` always use the simulator. ``make_host_cpi`` is parametrised
+over the simulator and, when configured, a real VMware host (``tests/cpi/hosts.py``
+documents the ``VMTK_REAL_*`` variables); tests using simulator-only powers
+carry ``@pytest.mark.needs_sim(reason)`` and are skipped on the real host.
+"""
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cpi.config import CpiConfig
-from cpi.dispatch import dispatch
-from cpi.protocol import Request
-from toolkit.clock import FakeClock
-
-MBUS = "https://mbus:mbus-Secret-9d1c@0.0.0.0:6868"
-MANUAL = {
-    "default": {
-        "type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
-        "dns": ["8.8.8.8"], "default": ["dns", "gateway"], "cloud_properties": {"name": "vmnet8"},
-    }
-}
-ENV = {"bosh": {"password": "$6$salted", "group": "g"}}
-
-# The stemcell builder's template: SATA CD-ROM, empty, not connected at power-on.
-STEMCELL_CDROM = (
-    'sata0.present = "TRUE"\n'
-    'sata0:0.present = "TRUE"\n'
-    'sata0:0.deviceType = "atapi-cdrom"\n'
-    'sata0:0.fileName = "auto detect"\n'
-    'sata0:0.startConnected = "FALSE"\n'
+from tests.cpi.client import ENV, MANUAL, MBUS, STEMCELL_CDROM, Cpi, make_config
+from tests.cpi.hosts import (
+    NOT_CONFIGURED,
+    RealSettings,
+    real_cpi,
+    real_store,
+    remove_everything,
+    simulated_cpi,
+    stemcell_image,
 )
 
-
-@dataclass
-class Cpi:
-    """Send requests as BOSH does and see what comes back."""
-
-    host: Any
-    clock: FakeClock
-    store: Path
-    config: CpiConfig
-
-    def raw(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
-        body: dict[str, Any] = {"method": method, "arguments": list(arguments),
-                                "context": {"director_uuid": "d-1", "request_id": "cpi-100001"}}
-        if api_version is not None:
-            body["api_version"] = api_version
-        response = dispatch(json.dumps(body).encode(), self.build).to_dict()
-        assert set(response) == {"result", "error", "log"} and isinstance(response["log"], str)
-        return response
-
-    def __call__(self, method: str, *arguments: Any, api_version: int | None = 2) -> Any:
-        response = self.raw(method, *arguments, api_version=api_version)
-        assert response["error"] is None, response["error"]
-        return response["result"]
-
-    def error(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
-        response = self.raw(method, *arguments, api_version=api_version)
-        assert response["error"] is not None and response["result"] is None, response
-        return response["error"]
-
-    def build(self, request: Request):  # type: ignore[no-untyped-def]
-        from cpi.factory import build_cloud
-
-        return build_cloud(self.config, request, runner=self.host.runner(), clock=self.clock)
-
-    def calls(self) -> int:
-        return len(self.host.calls())
-
-    def next_call(self, verb: str) -> int:
-        """The 1-based number the next ``verb`` run will have (faults are keyed on it)."""
-        return 1 + sum(1 for call in self.host.calls() if verb in call["argv"])
-
-    def fail_next(self, verb: str, output: str = "", **fault: Any) -> None:
-        self.host.configure(faults=[{"verb": verb, "nth": self.next_call(verb), "output": output, **fault}])
-
-    def vm_dir(self, cid: str) -> Path:
-        return self.store / f"vm-{cid}"
-
-    def vmx(self, cid: str) -> Path:
-        return self.vm_dir(cid) / f"vm-{cid}.vmx"
-
-    def new_stemcell(self) -> str:
-        """A template VM as create_stemcell leaves it (without going through an import)."""
-        cid = str(uuid.uuid4())
-        vmx = self.host.make_vm(str(self.store / f"cs-{cid}" / f"cs-{cid}.vmx"))
-        with open(vmx, "a", encoding="utf-8") as handle:
-            handle.write(STEMCELL_CDROM)
-        return cid
-
-    def create_vm(self, stemcell: str, *, networks: dict | None = None, props: dict | None = None,
-                  agent: str = "agent-1", api_version: int = 2) -> Any:
-        return self("create_vm", agent, stemcell, props if props is not None else {"cpu": 2, "ram": 2048, "disk": 1024},
-                    networks if networks is not None else MANUAL, [], ENV, api_version=api_version)
-
-
-def make_config(store: Path, **vmrun: Any) -> CpiConfig:
-    return CpiConfig.from_mapping({"cloud": {"properties": {
-        "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"],
-                  "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"}}},
-        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": "vmrun-sim",
-                  "vm_soft_shutdown_max_wait_seconds": 30, **vmrun},
-    }}})
+# The suite's modules import these from here.
+__all__ = ["ENV", "MANUAL", "MBUS", "STEMCELL_CDROM", "Cpi", "make_config"]
 
 
 @pytest.fixture
 def make_cpi(tmp_path: Path) -> Callable[..., Cpi]:
-    from toolkit.sim import SimHost
-
     def make(clock: Any = None, **vmrun: Any) -> Cpi:
-        clock = clock or FakeClock()
-        host = SimHost(tmp_path / "sim", clock=clock)
-        host.configure(boot_delay=0)
-        store = tmp_path / "store"
-        return Cpi(host, clock, store, make_config(store, **vmrun))
+        return simulated_cpi(tmp_path, clock, **vmrun)
 
     return make
 
@@ -124,3 +40,51 @@ def make_cpi(tmp_path: Path) -> Callable[..., Cpi]:
 @pytest.fixture
 def cpi(make_cpi: Callable[..., Cpi]) -> Cpi:
     return make_cpi()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_sim(reason): uses simulator-only powers; skipped on a real VMware host, with the reason"
+    )
+
+
+REAL_HOST = pytest.param("real", id="real", marks=[
+    pytest.mark.real_vmrun, pytest.mark.real_process,
+    pytest.mark.skipif(RealSettings.from_env() is None, reason=NOT_CONFIGURED),
+])
+
+
+@pytest.fixture(params=[pytest.param("sim", id="sim"), REAL_HOST])
+def vmware_host(request: pytest.FixtureRequest) -> str:
+    """Which host this run of the test uses; a needs_sim test is skipped on the real one."""
+    needs_sim = request.node.get_closest_marker("needs_sim")
+    if request.param == "real" and needs_sim is not None:
+        pytest.skip(f"simulator only: {needs_sim.args[0] if needs_sim.args else 'simulator powers'}")
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def real_stemcell_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The real stemcell's image, unpacked once per session when a full tarball was given."""
+    settings = RealSettings.from_env()
+    assert settings is not None
+    return stemcell_image(settings.stemcell, tmp_path_factory.mktemp("real-stemcell"))
+
+
+@pytest.fixture
+def make_host_cpi(vmware_host: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Cpi]]:
+    """``make(**vmrun)``: a Cpi on this run's host; on a real host everything it made is deleted after."""
+    settings = RealSettings.from_env()
+    if vmware_host == "sim" or settings is None:
+        yield lambda **vmrun: simulated_cpi(tmp_path, **vmrun)
+        return
+    image = request.getfixturevalue("real_stemcell_image")
+    made: list[Cpi] = []
+
+    def make(**vmrun: Any) -> Cpi:
+        made.append(real_cpi(settings, image, real_store(settings, tmp_path), **vmrun))
+        return made[-1]
+
+    yield make
+    for cpi in made:
+        remove_everything(cpi)

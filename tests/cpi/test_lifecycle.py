@@ -1,13 +1,20 @@
-"""The CPI lifecycle through JSON requests against the simulated VMware host (contract §5.8 B/C)."""
+"""The CPI lifecycle through JSON requests (contract §5.8 B/C), on the simulator and on a real host.
+
+Every test runs twice: on the in-process simulator and on a real VMware host,
+the latter skipped unless ``VMTK_REAL_VMRUN`` and ``VMTK_REAL_STEMCELL`` are set
+(``tests/cpi/hosts.py`` lists the variables). ``needs_sim`` tests use powers only
+the simulator has and say which; their portable halves are separate tests.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 
 import pytest
 
-from tests.cpi.conftest import ENV, MANUAL, MBUS, Cpi
+from tests.cpi.client import ENV, MBUS, Cpi
 from toolkit import devices, vmdk
 from toolkit.iso import read_settings_iso
 from toolkit.sim import AgentStatus, Power
@@ -20,6 +27,17 @@ TWO_NETWORKS = {
 }
 
 
+@pytest.fixture
+def make_cpi(make_host_cpi: Callable[..., Cpi]) -> Callable[..., Cpi]:
+    """Here a Cpi is on the simulator or on the real host, by parametrisation."""
+    return make_host_cpi
+
+
+@pytest.fixture
+def cpi(make_cpi: Callable[..., Cpi]) -> Cpi:
+    return make_cpi()
+
+
 def vmx_of(cpi: Cpi, vm: str) -> Vmx:
     return Vmx.parse(cpi.vmx(vm).read_bytes())
 
@@ -28,6 +46,27 @@ def iso_settings(cpi: Cpi, vm: str) -> dict:
     return read_settings_iso((cpi.vm_dir(vm) / "env.iso").read_bytes())
 
 
+def test_create_env_sequence_leaves_nothing_behind(cpi: Cpi) -> None:
+    cpi("info")
+    stemcell = cpi.new_stemcell()
+    vm, _networks = cpi("create_vm", "agent-1", stemcell, {"cpu": 2, "ram": 2048, "disk": 1024}, cpi.manual(), [], ENV)
+    assert cpi.is_running(vm)
+    cpi("set_vm_metadata", vm, {"deployment": "bosh", "instance_group": "director", "index": "0", "name": "bosh/0"})
+    disk = cpi("create_disk", 2048, {}, vm)
+    assert cpi("attach_disk", vm, disk) == "2"
+    assert cpi.is_running(vm)
+    cpi("set_disk_metadata", disk, {"deployment": "bosh", "attached_at": "now"})
+    assert cpi("has_vm", vm) is True
+    cpi("detach_disk", vm, disk)
+    cpi("delete_vm", vm)
+    assert not cpi.is_running(vm)
+    cpi("delete_disk", disk)
+    cpi("delete_stemcell", stemcell)
+    assert sorted(os.listdir(cpi.store)) in (["disks"], [".locks", "disks"])
+    assert os.listdir(cpi.store / "disks") == []
+
+
+@pytest.mark.needs_sim("counts vmrun runs and reads the guest agent's state")
 def test_create_env_sequence_costs_at_most_12_runs_and_leaves_a_running_agent(cpi: Cpi) -> None:
     counts: dict[str, int] = {}
 
@@ -39,7 +78,7 @@ def test_create_env_sequence_costs_at_most_12_runs_and_leaves_a_running_agent(cp
 
     step("info")
     stemcell = cpi.new_stemcell()
-    vm, _networks = step("create_vm", "agent-1", stemcell, {"cpu": 2, "ram": 2048, "disk": 1024}, MANUAL, [], ENV)
+    vm, _networks = step("create_vm", "agent-1", stemcell, {"cpu": 2, "ram": 2048, "disk": 1024}, cpi.manual(), [], ENV)
     view = cpi.host.vm(str(cpi.vmx(vm)))
     assert view.power is Power.RUNNING and view.agent.status is AgentStatus.RUNNING, view.agent
     step("set_vm_metadata", vm, {"deployment": "bosh", "instance_group": "director", "index": "0", "name": "bosh/0"})
@@ -61,16 +100,17 @@ def test_create_env_sequence_costs_at_most_12_runs_and_leaves_a_running_agent(cp
 
 def test_create_vm_v2_configures_the_clone_and_the_settings_cd(cpi: Cpi) -> None:
     stemcell = cpi.new_stemcell()
+    template_cdrom = devices.cdroms(Vmx.parse((cpi.store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx").read_bytes()))[0]
     vm, networks = cpi.create_vm(stemcell)
     config = vmx_of(cpi, vm)
     assert config["numvcpus"] == "2" and config["memsize"] == "2048"
     nics = devices.nics(config)
-    assert [(n.connection_type.value, n.vnet) for n in nics] == [("custom", "vmnet8")]
+    assert [(n.connection_type.value, n.vnet) for n in nics] == [("custom", cpi.network)]
     mac = networks["default"]["mac"]
     assert mac == nics[0].mac.lower() and mac.startswith("00:50:56:") and int(mac.split(":")[3], 16) <= 0x3F
-    first_cdrom = devices.cdroms(config)[0]
-    assert str(first_cdrom.slot) == "sata0:0" and first_cdrom.file_name.endswith("env.iso")
-    assert config["sata0:0.startConnected"].upper() == "TRUE"
+    first_cdrom = devices.cdroms(config)[0]  # the template's own CD-ROM carries the settings
+    assert first_cdrom.slot == template_cdrom.slot and first_cdrom.file_name.endswith("env.iso")
+    assert config[f"{first_cdrom.slot}.startConnected"].upper() == "TRUE"
     assert [str(d.slot) for d in devices.hard_disks(config)][:2] == ["scsi0:0", "scsi0:1"]
     settings = iso_settings(cpi, vm)
     assert settings["agent_id"] == "agent-1" and settings["env"] == ENV and settings["mbus"] == MBUS
@@ -96,6 +136,12 @@ def test_two_networks_get_distinct_lowercase_macs_matching_the_vmx(cpi: Cpi) -> 
     macs = [networks[name]["mac"] for name in ("private", "outbound")]
     assert macs == [n.mac.lower() for n in nics] and len(set(macs)) == 2 and all(m == m.lower() for m in macs)
     assert {k: v["mac"] for k, v in iso_settings(cpi, vm)["networks"].items()} == dict(zip(("private", "outbound"), macs))
+    assert cpi.is_running(vm)
+
+
+@pytest.mark.needs_sim("reads the guest agent's state")
+def test_two_networks_leave_a_running_agent(cpi: Cpi) -> None:
+    vm, _networks = cpi.create_vm(cpi.new_stemcell(), networks=TWO_NETWORKS)
     assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
 
 
@@ -107,7 +153,18 @@ def test_without_ephemeral_disk_hints_still_start_at_2(cpi: Cpi) -> None:
     assert cpi("attach_disk", vm, disk) == "2"
 
 
-def test_attach_twice_returns_the_same_hint_without_restarting(cpi: Cpi) -> None:
+def test_attach_twice_returns_the_same_hint(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    disk = cpi("create_disk", 1024, {}, vm)
+    assert cpi("attach_disk", vm, disk) == "2"
+    assert cpi("attach_disk", vm, disk) == "2"
+    assert cpi("get_disks", vm) == [disk] and cpi.is_running(vm)
+    assert len(devices.hard_disks(vmx_of(cpi, vm))) == 3  # system, ephemeral and this disk once
+    assert iso_settings(cpi, vm)["disks"]["persistent"] == {disk: "2"}
+
+
+@pytest.mark.needs_sim("counts vmrun runs")
+def test_attach_twice_runs_nothing_the_second_time(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
     disk = cpi("create_disk", 1024, {}, vm)
     assert cpi("attach_disk", vm, disk) == "2"
@@ -127,7 +184,7 @@ def test_several_disks_attach_detach_reattach(cpi: Cpi) -> None:
     assert iso_settings(cpi, vm)["disks"]["persistent"] == {second: "3"}
     assert cpi("attach_disk", vm, first) == "2"  # the freed unit is reused
     cpi("detach_disk", vm, first)
-    assert cpi.host.vm(str(cpi.vmx(vm))).power is Power.RUNNING
+    assert cpi.is_running(vm)
 
 
 def test_delete_vm_keeps_attached_disks_for_the_next_vm(cpi: Cpi) -> None:
@@ -145,6 +202,16 @@ def test_delete_vm_keeps_attached_disks_for_the_next_vm(cpi: Cpi) -> None:
 
 
 def test_deleting_things_that_do_not_exist(cpi: Cpi) -> None:
+    answer_things_that_do_not_exist(cpi)
+
+
+@pytest.mark.needs_sim("counts vmrun runs")
+def test_things_that_do_not_exist_cost_no_vmrun_run(cpi: Cpi) -> None:
+    answer_things_that_do_not_exist(cpi)
+    assert cpi.calls() == 0
+
+
+def answer_things_that_do_not_exist(cpi: Cpi) -> None:
     assert cpi.error("delete_vm", "fake-vm-cid")["type"] == "Bosh::Clouds::VMNotFound"
     assert cpi.error("delete_vm", "fake-vm-cid")["message"].startswith("VM 'fake-vm-cid' not found")
     assert cpi.error("delete_disk", "fake-disk-cid")["type"] == "Bosh::Clouds::DiskNotFound"
@@ -154,7 +221,6 @@ def test_deleting_things_that_do_not_exist(cpi: Cpi) -> None:
     assert cpi.error("reboot_vm", "ghost")["type"] == "Bosh::Clouds::VMNotFound"
     assert cpi.error("set_vm_metadata", "ghost", {})["type"] == "Bosh::Clouds::VMNotFound"
     assert cpi.error("get_disks", "ghost")["type"] == "Bosh::Clouds::VMNotFound"
-    assert cpi.calls() == 0
 
 
 def test_disk_errors(cpi: Cpi) -> None:
@@ -169,16 +235,25 @@ def test_disk_errors(cpi: Cpi) -> None:
 
 
 def test_create_vm_with_unknown_stemcell_fails_cleanly(cpi: Cpi) -> None:
-    error = cpi.error("create_vm", "agent-1", "missing-stemcell", {}, MANUAL, [], {})
+    error = cpi.error("create_vm", "agent-1", "missing-stemcell", {}, cpi.manual(), [], {})
     assert error["type"] == "Bosh::Clouds::VMCreationFailed" and error["ok_to_retry"] is False
     assert "Creating VM for agent 'agent-1'" in error["message"] and "missing-stemcell" in error["message"]
     assert not [n for n in os.listdir(cpi.store) if n.startswith("vm-")] if cpi.store.exists() else True
 
 
+WORMHOLE = {"bad": {"type": "manual", "cloud_properties": {"type": "wormhole"}}}
+
+
 def test_bad_network_is_a_cpi_error_naming_it(cpi: Cpi) -> None:
-    networks = {"bad": {"type": "manual", "cloud_properties": {"type": "wormhole"}}}
-    error = cpi.error("create_vm", "agent-1", cpi.new_stemcell(), {}, networks, [], {})
+    error = cpi.error("create_vm", "agent-1", cpi.new_stemcell(), {}, WORMHOLE, [], {})
     assert error["type"] == "Bosh::Clouds::CpiError" and "'bad'" in error["message"]
+    assert not [n for n in os.listdir(cpi.store) if n.startswith("vm-")]
+
+
+@pytest.mark.needs_sim("counts vmrun runs")
+def test_bad_network_is_refused_before_any_vmrun_run(cpi: Cpi) -> None:
+    stemcell = cpi.new_stemcell()
+    assert cpi.error("create_vm", "agent-1", stemcell, {}, WORMHOLE, [], {})["type"] == "Bosh::Clouds::CpiError"
     assert cpi.calls() == 0
 
 
@@ -190,10 +265,11 @@ def test_bad_network_is_a_cpi_error_naming_it(cpi: Cpi) -> None:
         ("start", "Error: Cannot open VM: x, The virtual machine cannot be found", False),
     ],
 )
+@pytest.mark.needs_sim("injects vmrun faults")
 def test_create_vm_rolls_back_on_a_host_failure_and_a_retry_succeeds(cpi: Cpi, verb: str, output: str, retry: bool) -> None:
     stemcell = cpi.new_stemcell()
     cpi.host.configure(faults=[{"verb": verb, "nth": 1, "output": output}])
-    error = cpi.error("create_vm", "agent-1", stemcell, {"disk": 512}, MANUAL, [], ENV)
+    error = cpi.error("create_vm", "agent-1", stemcell, {"disk": 512}, cpi.manual(), [], ENV)
     assert error["type"] == "Bosh::Clouds::VMCreationFailed" and error["ok_to_retry"] is retry
     assert "Creating VM for agent 'agent-1'" in error["message"] and output.split(": ", 1)[1][:20] in error["message"]
     assert not [n for n in os.listdir(cpi.store) if n.startswith("vm-")]
@@ -208,24 +284,35 @@ def test_delete_stemcell_keeps_the_template_until_its_last_clone_goes(cpi: Cpi) 
     template = cpi.store / f"cs-{stemcell}"
     cpi("delete_stemcell", stemcell)
     assert (template / f"cs-{stemcell}.vmx").exists() and (template / "deleted").exists()
-    assert cpi.error("create_vm", "agent-3", stemcell, {}, MANUAL, [], {})["type"] == "Bosh::Clouds::VMCreationFailed"
+    assert cpi.error("create_vm", "agent-3", stemcell, {}, cpi.manual(), [], {})["type"] == "Bosh::Clouds::VMCreationFailed"
     cpi("delete_vm", first)
     assert template.exists()
     cpi("reboot_vm", second)  # the remaining clone still works
-    assert cpi.host.vm(str(cpi.vmx(second))).power is Power.RUNNING
+    assert cpi.is_running(second)
     cpi("delete_vm", second)
     assert not template.exists()
 
 
-def test_human_readable_name_applied_at_the_next_cold_edit(make_cpi) -> None:  # type: ignore[no-untyped-def]
+DIRECTOR = {"instance_group": "director", "deployment": "bosh", "index": "0", "name": "bosh/0"}
+
+
+def test_human_readable_name_applied_at_the_next_cold_edit(make_cpi: Callable[..., Cpi]) -> None:
     cpi = make_cpi(enable_human_readable_name=True)
     vm, _ = cpi.create_vm(cpi.new_stemcell())
-    before = cpi.calls()
-    cpi("set_vm_metadata", vm, {"instance_group": "director", "deployment": "bosh", "index": "0", "name": "bosh/0"})
-    assert cpi.calls() == before and vmx_of(cpi, vm)["displayName"] == f"vm-{vm}"
+    cpi("set_vm_metadata", vm, DIRECTOR)
+    assert vmx_of(cpi, vm)["displayName"] == f"vm-{vm}"
     disk = cpi("create_disk", 1024, {}, vm)
     cpi("attach_disk", vm, disk)
     assert vmx_of(cpi, vm)["displayName"] == "director_bosh_0"
+
+
+@pytest.mark.needs_sim("counts vmrun runs")
+def test_set_vm_metadata_runs_nothing(make_cpi: Callable[..., Cpi]) -> None:
+    cpi = make_cpi(enable_human_readable_name=True)
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    before = cpi.calls()
+    cpi("set_vm_metadata", vm, DIRECTOR)
+    assert cpi.calls() == before
 
 
 def test_resize_grows_and_keeps_the_disk(cpi: Cpi) -> None:
@@ -270,22 +357,22 @@ def test_calculate_vm_cloud_properties_feeds_create_vm(cpi: Cpi) -> None:
 def test_reboot_vm_leaves_it_running(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
     cpi("reboot_vm", vm)
-    view = cpi.host.vm(str(cpi.vmx(vm)))
-    assert view.power is Power.RUNNING
+    assert cpi.is_running(vm)
 
 
 def test_secrets_never_reach_the_log(cpi: Cpi) -> None:
-    vm = cpi.raw("create_vm", "agent-1", cpi.new_stemcell(), {}, MANUAL, [], ENV)
+    vm = cpi.raw("create_vm", "agent-1", cpi.new_stemcell(), {}, cpi.manual(), [], ENV)
     assert vm["error"] is None and "mbus-Secret" not in vm["log"]
     assert "create_vm" in vm["log"]
 
 
 def test_create_vm_result_carries_the_input_networks(cpi: Cpi) -> None:
     _vm, networks = cpi.create_vm(cpi.new_stemcell())
-    expected = {k: {**v, "mac": networks["default"]["mac"], "preconfigured": False} for k, v in MANUAL.items()}
+    expected = {k: {**v, "mac": networks["default"]["mac"], "preconfigured": False} for k, v in cpi.manual().items()}
     assert networks == expected
 
 
+@pytest.mark.needs_sim("edits a template made by make_vm and reads the guest agent's state")
 def test_template_without_cdrom_gets_one_on_ide1(cpi: Cpi) -> None:
     cid = cpi.new_stemcell()
     template = cpi.store / f"cs-{cid}" / f"cs-{cid}.vmx"

@@ -1,0 +1,128 @@
+"""The CPI as BOSH drives it, through its JSON layer: requests, answers, the store's paths.
+
+``Cpi`` works on any host object with a ``runner()``: the simulator's ``SimHost``
+(which also has the simulator-only powers: ``calls``, ``configure``, ``make_vm``,
+``vm``) or ``tests.cpi.hosts.RealHost``. It makes no host itself; the fixtures
+in ``tests/cpi/conftest.py`` do.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cpi.config import CpiConfig
+from cpi.dispatch import dispatch
+from cpi.protocol import Request
+from toolkit.vmrun import HostType, Vmrun
+
+MBUS = "https://mbus:mbus-Secret-9d1c@0.0.0.0:6868"
+MANUAL = {
+    "default": {
+        "type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
+        "dns": ["8.8.8.8"], "default": ["dns", "gateway"], "cloud_properties": {"name": "vmnet8"},
+    }
+}
+ENV = {"bosh": {"password": "$6$salted", "group": "g"}}
+
+# The stemcell builder's template: SATA CD-ROM, empty, not connected at power-on.
+STEMCELL_CDROM = (
+    'sata0.present = "TRUE"\n'
+    'sata0:0.present = "TRUE"\n'
+    'sata0:0.deviceType = "atapi-cdrom"\n'
+    'sata0:0.fileName = "auto detect"\n'
+    'sata0:0.startConnected = "FALSE"\n'
+)
+
+
+@dataclass
+class Cpi:
+    """Send requests as BOSH does and see what comes back."""
+
+    host: Any  # SimHost, or tests.cpi.hosts.RealHost
+    clock: Any  # FakeClock on the simulator, SystemClock on a real host
+    store: Path
+    config: CpiConfig
+    network: str = "vmnet8"  # the vnet of MANUAL's custom network
+    stemcell_image: str | None = None  # set: new_stemcell imports it with create_stemcell
+    stemcell_props: dict[str, Any] | None = None
+
+    def raw(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
+        body: dict[str, Any] = {"method": method, "arguments": list(arguments),
+                                "context": {"director_uuid": "d-1", "request_id": "cpi-100001"}}
+        if api_version is not None:
+            body["api_version"] = api_version
+        response = dispatch(json.dumps(body).encode(), self.build).to_dict()
+        assert set(response) == {"result", "error", "log"} and isinstance(response["log"], str)
+        return response
+
+    def __call__(self, method: str, *arguments: Any, api_version: int | None = 2) -> Any:
+        response = self.raw(method, *arguments, api_version=api_version)
+        assert response["error"] is None, response["error"]
+        return response["result"]
+
+    def error(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
+        response = self.raw(method, *arguments, api_version=api_version)
+        assert response["error"] is not None and response["result"] is None, response
+        return response["error"]
+
+    def build(self, request: Request):  # type: ignore[no-untyped-def]
+        from cpi.factory import build_cloud
+
+        return build_cloud(self.config, request, runner=self.host.runner(), clock=self.clock)
+
+    def calls(self) -> int:
+        return len(self.host.calls())
+
+    def next_call(self, verb: str) -> int:
+        """The 1-based number the next ``verb`` run will have (faults are keyed on it)."""
+        return 1 + sum(1 for call in self.host.calls() if verb in call["argv"])
+
+    def fail_next(self, verb: str, output: str = "", **fault: Any) -> None:
+        self.host.configure(faults=[{"verb": verb, "nth": self.next_call(verb), "output": output, **fault}])
+
+    def vm_dir(self, cid: str) -> Path:
+        return self.store / f"vm-{cid}"
+
+    def vmx(self, cid: str) -> Path:
+        return self.vm_dir(cid) / f"vm-{cid}.vmx"
+
+    def vmrun(self) -> Vmrun:
+        """vmrun as the CPI under test is configured to run it."""
+        host_type = HostType(self.config.host_type) if self.config.host_type else None
+        return Vmrun(self.host.runner(), binary=self.config.vmrun_bin_path, host_type=host_type, clock=self.clock)
+
+    def is_running(self, vm: str) -> bool:
+        """Whether ``vmrun list`` shows the VM: the same question on both hosts."""
+        return self.vmrun().is_running(str(self.vmx(vm)))
+
+    def manual(self) -> dict[str, Any]:
+        """MANUAL on this host's custom network."""
+        return {"default": {**MANUAL["default"], "cloud_properties": {"name": self.network}}}
+
+    def new_stemcell(self) -> str:
+        """A template VM as create_stemcell leaves it (imported for real on a real host)."""
+        if self.stemcell_image is not None:
+            return str(self("create_stemcell", self.stemcell_image, self.stemcell_props or {}))
+        cid = str(uuid.uuid4())
+        vmx = self.host.make_vm(str(self.store / f"cs-{cid}" / f"cs-{cid}.vmx"))
+        with open(vmx, "a", encoding="utf-8") as handle:
+            handle.write(STEMCELL_CDROM)
+        return cid
+
+    def create_vm(self, stemcell: str, *, networks: dict | None = None, props: dict | None = None,
+                  agent: str = "agent-1", api_version: int = 2) -> Any:
+        return self("create_vm", agent, stemcell, props if props is not None else {"cpu": 2, "ram": 2048, "disk": 1024},
+                    networks if networks is not None else self.manual(), [], ENV, api_version=api_version)
+
+
+def make_config(store: Path, **vmrun: Any) -> CpiConfig:
+    return CpiConfig.from_mapping({"cloud": {"properties": {
+        "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"],
+                  "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"}}},
+        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": "vmrun-sim",
+                  "vm_soft_shutdown_max_wait_seconds": 30, **vmrun},
+    }}})

@@ -1,0 +1,151 @@
+"""Where the CPI lifecycle suite runs: the in-process simulator, or a real VMware host.
+
+The simulator variant always runs. The real variant runs only when both of these
+are set (otherwise it is reported as skipped, with the reason):
+
+- ``VMTK_REAL_VMRUN``: path to vmrun on this machine;
+- ``VMTK_REAL_STEMCELL``: a real vSphere stemcell ``image`` (or the full stemcell
+  ``.tgz``) whose guest boots with VMware Tools.
+
+Optional: ``VMTK_REAL_HOST_TYPE`` (``ws`` | ``fusion`` | ``player``; default:
+detected), ``VMTK_REAL_STORE`` (a directory on a disk VMware can use; each test
+gets a fresh subdirectory of it; default: pytest's temporary directory) and
+``VMTK_REAL_NETWORK`` (the vnet of the ``custom`` network the tests ask for;
+default ``vmnet8``; ``nat``/``hostonly`` networks carry no vnet). Example::
+
+    VMTK_REAL_VMRUN=/usr/bin/vmrun VMTK_REAL_STEMCELL=~/bosh-stemcell-vsphere.tgz \\
+        .venv/bin/python -m pytest tests/cpi/test_lifecycle.py -k real -rs
+
+A real host uses a ``LocalRunner`` and the ``SystemClock``, waits up to
+``REAL_START_WAIT`` seconds for a guest's Tools, and imports the stemcell with
+``create_stemcell`` for every template a test asks for (one import costs tens
+of seconds with a real image). Whatever a test leaves (running VMs, clones,
+templates, disks) is stopped and deleted at teardown, even when the test fails.
+
+Tests marked ``needs_sim(reason)`` use simulator-only powers (fault injection,
+the agent view, counting vmrun runs, templates made by ``make_vm``) and are
+skipped on a real host. This module chooses where a test runs; it never changes
+what the test asserts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from tests.cpi.client import Cpi, make_config
+from toolkit.clock import FakeClock, SystemClock
+from toolkit.errors import ToolkitError
+from toolkit.runner import LocalRunner
+from toolkit.vmrun import StopMode, Vmrun
+
+log = logging.getLogger(__name__)
+
+REAL_START_WAIT = 900.0  # a cold boot of a real stemcell on a busy laptop, with room to spare
+STEMCELL_PROPS = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": "real", "disk": 5120}
+NOT_CONFIGURED = "real VMware host not configured: set VMTK_REAL_VMRUN and VMTK_REAL_STEMCELL"
+
+
+@dataclass(frozen=True, slots=True)
+class RealSettings:
+    """The real host the suite may run against, read from the environment."""
+
+    vmrun: str
+    stemcell: str
+    host_type: str | None
+    store: str | None
+    network: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> RealSettings | None:
+        """None when the real host is not configured: the real variant is then skipped."""
+        vmrun, stemcell = env.get("VMTK_REAL_VMRUN", ""), env.get("VMTK_REAL_STEMCELL", "")
+        if not (vmrun and stemcell):
+            return None
+        return cls(vmrun=vmrun, stemcell=os.path.expanduser(stemcell),
+                   host_type=env.get("VMTK_REAL_HOST_TYPE") or None,
+                   store=env.get("VMTK_REAL_STORE") or None, network=env.get("VMTK_REAL_NETWORK") or "vmnet8")
+
+
+class SimulatorOnly(AssertionError):
+    """A test used a simulator power on a real host: it needs ``@pytest.mark.needs_sim``."""
+
+
+class RealHost:
+    """The ``Cpi.host`` of a real VMware machine: files and programs through a LocalRunner."""
+
+    def runner(self) -> LocalRunner:
+        return LocalRunner()
+
+    def _refuse(self, *_args: Any, **_kwargs: Any) -> NoReturn:
+        raise SimulatorOnly("a real VMware host has no simulator powers: mark the test needs_sim(reason)")
+
+    calls = configure = make_vm = vm = _refuse
+
+
+def simulated_cpi(tmp_path: Path, clock: Any = None, **vmrun: Any) -> Cpi:
+    """A Cpi on a fresh in-process simulator, Tools up the moment a VM starts."""
+    from toolkit.sim import SimHost
+
+    clock = clock or FakeClock()
+    host = SimHost(tmp_path / "sim", clock=clock)
+    host.configure(boot_delay=0)
+    store = tmp_path / "store"
+    return Cpi(host, clock, store, make_config(store, **vmrun))
+
+
+def real_cpi(settings: RealSettings, image: str, store: Path, **vmrun: Any) -> Cpi:
+    """A Cpi on the real host, its store a directory of its own."""
+    options: dict[str, Any] = {"vmrun_bin_path": settings.vmrun, "vm_start_max_wait_seconds": REAL_START_WAIT}
+    if settings.host_type:
+        options["host_type"] = settings.host_type
+    config = make_config(store, **{**options, **vmrun})
+    return Cpi(RealHost(), SystemClock(), store, config, network=settings.network,
+               stemcell_image=image, stemcell_props=STEMCELL_PROPS)
+
+
+def real_store(settings: RealSettings, tmp_path: Path) -> Path:
+    """A new, absolute, unique store directory (vmrun wants absolute .vmx paths)."""
+    parent = Path(settings.store).expanduser() if settings.store else tmp_path
+    return parent.resolve() / f"vmtk-lifecycle-{uuid.uuid4().hex[:12]}"
+
+
+def stemcell_image(path: str, workdir: Path) -> str:
+    """The ``image`` to import: ``path`` itself, or unpacked once from a full stemcell tarball."""
+    from toolkit import archive, stemcell
+
+    if stemcell.inspect(path).version is None:
+        return path
+    unpacked = archive.extract(path, str(workdir / "stemcell"))
+    return os.path.join(unpacked, stemcell.IMAGE_NAME)
+
+
+def remove_everything(cpi: Cpi) -> None:
+    """Stop and delete every VM and template under the store, then the store itself."""
+    if not cpi.store.exists():
+        return
+    vmrun = cpi.vmrun()
+    vmxs = sorted(cpi.store.glob("*/*.vmx"), key=lambda p: p.name.startswith("cs-"))  # clones before templates
+    for vmx in vmxs:
+        _quietly(_stop_if_running, vmrun, str(vmx))
+        _quietly(vmrun.delete_vm, str(vmx))
+    LocalRunner().remove_tree(str(cpi.store))
+
+
+def _stop_if_running(vmrun: Vmrun, vmx: str) -> None:
+    if vmrun.is_running(vmx):
+        vmrun.stop(vmx, StopMode.HARD)
+
+
+def _quietly(action: Callable[..., None], *args: Any) -> None:
+    """Teardown goes on past one failure: the rest must still be deleted."""
+    try:
+        action(*args)
+    except ToolkitError:
+        log.warning("teardown: %s%r failed", getattr(action, "__name__", action), args, exc_info=True)
+
