@@ -17,7 +17,9 @@ from typing import Any
 from cpi.config import CpiConfig
 from cpi.dispatch import dispatch
 from cpi.protocol import Request
+from toolkit.iso import read_settings_iso
 from toolkit.vmrun import HostType, Vmrun
+from toolkit.vmx import Vmx
 
 MBUS = "https://mbus:mbus-Secret-9d1c@0.0.0.0:6868"
 MANUAL = {
@@ -126,3 +128,13 @@ def make_config(store: Path, **vmrun: Any) -> CpiConfig:
         "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": "vmrun-sim",
                   "vm_soft_shutdown_max_wait_seconds": 30, **vmrun},
     }}})
+
+
+def vmx_of(cpi: Cpi, vm: str) -> Vmx:
+    """The VM's .vmx as the CPI left it."""
+    return Vmx.parse(cpi.vmx(vm).read_bytes())
+
+
+def iso_settings(cpi: Cpi, vm: str) -> dict[str, Any]:
+    """The agent settings on the VM's settings CD-ROM."""
+    return read_settings_iso((cpi.vm_dir(vm) / "env.iso").read_bytes())

@@ -14,7 +14,7 @@ gets a fresh subdirectory of it; default: pytest's temporary directory) and
 default ``vmnet8``; ``nat``/``hostonly`` networks carry no vnet). Example::
 
     VMTK_REAL_VMRUN=/usr/bin/vmrun VMTK_REAL_STEMCELL=~/bosh-stemcell-vsphere.tgz \\
-        .venv/bin/python -m pytest tests/cpi/test_lifecycle.py -k real -rs
+        .venv/bin/python -m pytest tests/cpi/test_lifecycle.py tests/cpi/test_lifecycle_disks.py -k real -rs
 
 A real host uses a ``LocalRunner`` and the ``SystemClock``, waits up to
 ``REAL_START_WAIT`` seconds for a guest's Tools, and imports the stemcell with

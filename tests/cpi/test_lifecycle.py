@@ -14,9 +14,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.cpi.client import ENV, MBUS, Cpi
-from toolkit import devices, vmdk
-from toolkit.iso import read_settings_iso
+from tests.cpi.client import ENV, MBUS, Cpi, iso_settings, vmx_of
+from toolkit import devices
 from toolkit.sim import AgentStatus, Power
 from toolkit.vmx import Vmx
 
@@ -36,14 +35,6 @@ def make_cpi(make_host_cpi: Callable[..., Cpi]) -> Callable[..., Cpi]:
 @pytest.fixture
 def cpi(make_cpi: Callable[..., Cpi]) -> Cpi:
     return make_cpi()
-
-
-def vmx_of(cpi: Cpi, vm: str) -> Vmx:
-    return Vmx.parse(cpi.vmx(vm).read_bytes())
-
-
-def iso_settings(cpi: Cpi, vm: str) -> dict:
-    return read_settings_iso((cpi.vm_dir(vm) / "env.iso").read_bytes())
 
 
 def test_create_env_sequence_leaves_nothing_behind(cpi: Cpi) -> None:
@@ -145,62 +136,6 @@ def test_two_networks_leave_a_running_agent(cpi: Cpi) -> None:
     assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
 
 
-def test_without_ephemeral_disk_hints_still_start_at_2(cpi: Cpi) -> None:
-    vm, _ = cpi.create_vm(cpi.new_stemcell(), props={"cpu": 1, "ram": 1024})
-    assert iso_settings(cpi, vm)["disks"]["ephemeral"] is None
-    assert [str(d.slot) for d in devices.hard_disks(vmx_of(cpi, vm))] == ["scsi0:0"]
-    disk = cpi("create_disk", 1024, {}, vm)
-    assert cpi("attach_disk", vm, disk) == "2"
-
-
-def test_attach_twice_returns_the_same_hint(cpi: Cpi) -> None:
-    vm, _ = cpi.create_vm(cpi.new_stemcell())
-    disk = cpi("create_disk", 1024, {}, vm)
-    assert cpi("attach_disk", vm, disk) == "2"
-    assert cpi("attach_disk", vm, disk) == "2"
-    assert cpi("get_disks", vm) == [disk] and cpi.is_running(vm)
-    assert len(devices.hard_disks(vmx_of(cpi, vm))) == 3  # system, ephemeral and this disk once
-    assert iso_settings(cpi, vm)["disks"]["persistent"] == {disk: "2"}
-
-
-@pytest.mark.needs_sim("counts vmrun runs")
-def test_attach_twice_runs_nothing_the_second_time(cpi: Cpi) -> None:
-    vm, _ = cpi.create_vm(cpi.new_stemcell())
-    disk = cpi("create_disk", 1024, {}, vm)
-    assert cpi("attach_disk", vm, disk) == "2"
-    before = cpi.calls()
-    assert cpi("attach_disk", vm, disk) == "2"
-    assert cpi.calls() == before
-
-
-def test_several_disks_attach_detach_reattach(cpi: Cpi) -> None:
-    vm, _ = cpi.create_vm(cpi.new_stemcell())
-    first, second = cpi("create_disk", 1024, {}, vm), cpi("create_disk", 1024, {}, vm)
-    assert (cpi("attach_disk", vm, first), cpi("attach_disk", vm, second)) == ("2", "3")
-    assert sorted(cpi("get_disks", vm)) == sorted([first, second])
-    cpi("detach_disk", vm, first)
-    assert cpi("get_disks", vm) == [second]
-    assert str(cpi.store / "disks" / f"disk-{first}.vmdk") not in cpi.vmx(vm).read_text()
-    assert iso_settings(cpi, vm)["disks"]["persistent"] == {second: "3"}
-    assert cpi("attach_disk", vm, first) == "2"  # the freed unit is reused
-    cpi("detach_disk", vm, first)
-    assert cpi.is_running(vm)
-
-
-def test_delete_vm_keeps_attached_disks_for_the_next_vm(cpi: Cpi) -> None:
-    stemcell = cpi.new_stemcell()
-    vm, _ = cpi.create_vm(stemcell)
-    disk = cpi("create_disk", 2048, {}, vm)
-    cpi("attach_disk", vm, disk)
-    cpi("delete_vm", vm)
-    assert not cpi.vm_dir(vm).exists() and cpi("has_vm", vm) is False
-    assert cpi("has_disk", disk) is True
-    replacement, _ = cpi.create_vm(stemcell, agent="agent-2")
-    assert cpi("attach_disk", replacement, disk) == "2"
-    assert cpi.error("delete_disk", disk)["type"] == "Bosh::Clouds::CloudError"  # still in use
-    assert cpi("has_disk", disk) is True
-
-
 def test_deleting_things_that_do_not_exist(cpi: Cpi) -> None:
     answer_things_that_do_not_exist(cpi)
 
@@ -221,17 +156,6 @@ def answer_things_that_do_not_exist(cpi: Cpi) -> None:
     assert cpi.error("reboot_vm", "ghost")["type"] == "Bosh::Clouds::VMNotFound"
     assert cpi.error("set_vm_metadata", "ghost", {})["type"] == "Bosh::Clouds::VMNotFound"
     assert cpi.error("get_disks", "ghost")["type"] == "Bosh::Clouds::VMNotFound"
-
-
-def test_disk_errors(cpi: Cpi) -> None:
-    vm, _ = cpi.create_vm(cpi.new_stemcell())
-    disk = cpi("create_disk", 1024, {}, vm)
-    error = cpi.error("detach_disk", vm, disk)
-    assert error["type"] == "Bosh::Clouds::DiskNotAttached" and error["ok_to_retry"] is True
-    assert cpi.error("attach_disk", vm, "missing-disk")["type"] == "Bosh::Clouds::DiskNotFound"
-    assert cpi.error("attach_disk", "missing-vm", disk)["type"] == "Bosh::Clouds::VMNotFound"
-    assert cpi.error("resize_disk", disk, 512)["type"] == "Bosh::Clouds::NotSupported"
-    assert cpi.error("create_disk", 0, {}, None)["type"] == "Bosh::Clouds::CpiError"
 
 
 def test_create_vm_with_unknown_stemcell_fails_cleanly(cpi: Cpi) -> None:
@@ -313,36 +237,6 @@ def test_set_vm_metadata_runs_nothing(make_cpi: Callable[..., Cpi]) -> None:
     before = cpi.calls()
     cpi("set_vm_metadata", vm, DIRECTOR)
     assert cpi.calls() == before
-
-
-def test_resize_grows_and_keeps_the_disk(cpi: Cpi) -> None:
-    disk = cpi("create_disk", 1024, {}, None)
-    cpi("resize_disk", disk, 4096)
-    with open(cpi.store / "disks" / f"disk-{disk}.vmdk", "rb") as handle:
-        assert vmdk.info(handle).capacity_bytes == 4096 * 1024 * 1024
-    cpi("resize_disk", disk, 4096)  # same size: nothing to do
-
-
-def test_snapshot_is_a_sparse_copy_and_deletes_idempotently(cpi: Cpi) -> None:
-    disk = cpi("create_disk", 10240, {}, None)
-    snapshot = cpi("snapshot_disk", disk, {"deployment": "d"})
-    copy = cpi.store / "snapshots" / f"snapshot-{snapshot}.vmdk"
-    original = cpi.store / "disks" / f"disk-{disk}.vmdk"
-    assert copy.read_bytes() == original.read_bytes()
-    # Holes kept (at the toolkit's 1 MiB copy granularity): not 10 GiB, nor even 4 MiB.
-    assert os.stat(copy).st_blocks * 512 < 4 * 1024 * 1024
-    cpi("delete_snapshot", snapshot)
-    cpi("delete_snapshot", snapshot)
-    assert not copy.exists()
-
-
-def test_set_disk_metadata_is_kept_with_the_disk(cpi: Cpi) -> None:
-    import json
-
-    disk = cpi("create_disk", 1024, {}, None)
-    cpi("set_disk_metadata", disk, {"deployment": "zookeeper", "instance_index": "0"})
-    record = json.loads((cpi.store / "disks" / f"disk-{disk}.json").read_text())
-    assert record["metadata"] == {"deployment": "zookeeper", "instance_index": "0"}
 
 
 def test_calculate_vm_cloud_properties_feeds_create_vm(cpi: Cpi) -> None:
