@@ -10,10 +10,12 @@ import enum
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import paramiko
+from typing import TYPE_CHECKING
 
 from toolkit.errors import ConfigError, SshError
+
+if TYPE_CHECKING:
+    import paramiko
 
 
 class HostPlatform(str, enum.Enum):
@@ -81,16 +83,12 @@ def _platform(value: object, problems: list[str]) -> HostPlatform:
         return HostPlatform.LINUX
 
 
-_KEY_TYPES: tuple[type[paramiko.PKey], ...] = (
-    paramiko.Ed25519Key,
-    paramiko.ECDSAKey,
-    paramiko.RSAKey,
-)
-
-
 def load_private_key(text: str) -> paramiko.PKey:
     """Parse an unencrypted PEM or OpenSSH private key held in memory."""
-    for key_type in _KEY_TYPES:
+    import paramiko  # only when connecting: validating settings (CPI info) must stay fast
+
+    key_types: tuple[type[paramiko.PKey], ...] = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
+    for key_type in key_types:
         try:
             return key_type.from_private_key(io.StringIO(text))
         except (paramiko.SSHException, ValueError):
