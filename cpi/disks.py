@@ -1,4 +1,4 @@
-"""Persistent disks and their snapshots: create, delete, metadata, resize, snapshot.
+"""Persistent disks and their snapshots: create, delete, metadata, resize/update, snapshot.
 
 A disk is ``disks/disk-<uuid>.vmdk`` (monolithicSparse, written in pure Python:
 no external program) and ``disks/disk-<uuid>.json`` (size, metadata, and the
@@ -71,16 +71,33 @@ class Disks:
     def resize(self, cid: DiskCid, size_mb: int) -> None:
         """Grow to ``size_mb`` keeping the data; shrinking is NotSupported (BOSH then copies)."""
         with self.store.lock_for(cid):
-            self._require(cid)
-            if self.attached_to(cid) is not None:
-                raise CloudError(f"Disk '{cid}' is attached to VM '{self.attached_to(cid)}'; cannot resize it")
-            path = self.store.disk_vmdk(cid)
-            current = self.size_mb(path)
-            if size_mb < current:
-                raise NotSupported(f"Shrinking disk '{cid}' from {current} MiB to {size_mb} MiB is not supported")
-            if size_mb > current:
-                self._grow(path, size_mb)
-                self._update(cid, size_mb=size_mb)
+            self._resize(cid, size_mb)
+
+    def update(self, cid: DiskCid, size_mb: int, cloud_properties: dict[str, Any]) -> None:
+        """``update_disk`` in place: grow as ``resize`` does and record the new cloud properties.
+
+        The disk keeps its CID (the answer is null). Disk cloud properties select
+        nothing on a desktop hypervisor (one disk format, one datastore), so new
+        ones are recorded as given, never refused. Shrinking is NotSupported, which
+        makes the Director fall back to copying onto a new disk.
+        """
+        with self.store.lock_for(cid):
+            self._resize(cid, size_mb)
+            self._update(cid, cloud_properties=cloud_properties)
+        log.info("update_disk %s: cloud properties now %s", cid, sorted(cloud_properties))
+
+    def _resize(self, cid: DiskCid, size_mb: int) -> None:
+        self._require(cid)
+        user = self.attached_to(cid)
+        if user is not None:
+            raise CloudError(f"Disk '{cid}' is attached to VM '{user}'; cannot resize it")
+        path = self.store.disk_vmdk(cid)
+        current = self.size_mb(path)
+        if size_mb < current:
+            raise NotSupported(f"Shrinking disk '{cid}' from {current} MiB to {size_mb} MiB is not supported")
+        if size_mb > current:
+            self._grow(path, size_mb)
+            self._update(cid, size_mb=size_mb)
         log.info("resize_disk %s %d -> %d MiB", cid, current, size_mb)
 
     def snapshot(self, cid: DiskCid, metadata: dict[str, Any]) -> SnapshotCid:

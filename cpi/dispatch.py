@@ -97,7 +97,7 @@ def _with_trace(exc: BaseException) -> bool:
     return not isinstance(exc, (CpiError, MethodNotImplemented, NotSupported))
 
 
-_UNSUPPORTED = frozenset({"update_disk", "configure_networks"})
+_UNSUPPORTED = frozenset({"configure_networks"})
 
 
 class _Adapters:
@@ -182,6 +182,10 @@ class _Adapters:
         cid, size_mb = arg.cid(DiskCid, disk_cid, "disk_cid"), arg.integer(new_size, "new_size", minimum=1)
         self.cloud.disks.resize(cid, size_mb)
 
+    def update_disk(self, disk_cid: object, new_size: object, cloud_properties: object) -> None:
+        cid, size_mb = arg.cid(DiskCid, disk_cid, "disk_cid"), arg.integer(new_size, "new_size", minimum=1)
+        self.cloud.disks.update(cid, size_mb, arg.mapping(cloud_properties, "cloud_properties"))
+
     def snapshot_disk(self, disk_cid: object, metadata: object = None) -> str:
         cid, values = arg.cid(DiskCid, disk_cid, "disk_cid"), arg.mapping(metadata, "metadata")
         return str(self.cloud.disks.snapshot(cid, values))
@@ -219,6 +223,7 @@ METHODS: Mapping[str, Handler] = {
     "has_disk": _Adapters.has_disk,
     "set_disk_metadata": _Adapters.set_disk_metadata,
     "resize_disk": _Adapters.resize_disk,
+    "update_disk": _Adapters.update_disk,
     "snapshot_disk": _Adapters.snapshot_disk,
     "delete_snapshot": _Adapters.delete_snapshot,
     "attach_disk": _Adapters.attach_disk,

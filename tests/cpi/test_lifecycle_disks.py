@@ -98,6 +98,32 @@ def test_resize_grows_and_keeps_the_disk(cpi: Cpi) -> None:
     cpi("resize_disk", disk, 4096)  # same size: nothing to do
 
 
+def test_update_disk_grows_in_place_and_records_the_cloud_properties(cpi: Cpi) -> None:
+    disk = cpi("create_disk", 1024, {"type": "thin"}, None)
+    assert cpi("update_disk", disk, 2048, {"type": "thick"}) is None  # null: the CID stays
+    with open(cpi.store / "disks" / f"disk-{disk}.vmdk", "rb") as handle:
+        assert vmdk.info(handle).capacity_bytes == 2048 * 1024 * 1024
+    record = json.loads((cpi.store / "disks" / f"disk-{disk}.json").read_text())
+    assert record["cloud_properties"] == {"type": "thick"} and record["size_mb"] == 2048
+    assert cpi("update_disk", disk, 2048, {}) is None  # same size, new properties only
+    assert json.loads((cpi.store / "disks" / f"disk-{disk}.json").read_text())["cloud_properties"] == {}
+
+
+def test_update_disk_refusals_leave_the_disk_as_it_was(cpi: Cpi) -> None:
+    vm, _ = cpi.create_vm(cpi.new_stemcell())
+    disk = cpi("create_disk", 1024, {"type": "thin"}, vm)
+    before = (cpi.store / "disks" / f"disk-{disk}.json").read_text()
+    # Shrinking: NotSupported, so the Director copies onto a new disk instead.
+    assert cpi.error("update_disk", disk, 512, {})["type"] == "Bosh::Clouds::NotSupported"
+    cpi("attach_disk", vm, disk)
+    attached = (cpi.store / "disks" / f"disk-{disk}.json").read_text()
+    assert "attached to VM" in cpi.error("update_disk", disk, 2048, {})["message"]
+    assert (cpi.store / "disks" / f"disk-{disk}.json").read_text() == attached
+    assert json.loads(before)["cloud_properties"] == json.loads(attached)["cloud_properties"] == {"type": "thin"}
+    assert cpi.error("update_disk", "disk-missing", 2048, {})["type"] == "Bosh::Clouds::DiskNotFound"
+    assert cpi.error("update_disk", disk, "big", {})["type"] == "Bosh::Clouds::CpiError"
+
+
 def test_snapshot_is_a_sparse_copy_and_deletes_idempotently(cpi: Cpi) -> None:
     disk = cpi("create_disk", 10240, {}, None)
     snapshot = cpi("snapshot_disk", disk, {"deployment": "d"})

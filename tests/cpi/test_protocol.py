@@ -87,7 +87,7 @@ def test_a_huge_unknown_method_name_is_echoed_truncated_in_the_message_and_the_l
 @given(name=st.text(alphabet=string.ascii_letters + string.digits + "_-.:/é€", min_size=60, max_size=120))
 @settings(max_examples=60, deadline=None)
 def test_an_unknown_method_name_is_shown_whole_up_to_80_characters_then_cut(name: str) -> None:
-    assume(name not in METHODS and name not in ("info", "update_disk", "configure_networks"))
+    assume(name not in METHODS and name not in ("info", "configure_networks"))
     message = answer({"method": name, "arguments": []})["error"]["message"]
     shown = name if len(name) <= 80 else name[:80] + "…"
     assert message.endswith(f"Unknown method '{shown}'")
@@ -98,9 +98,10 @@ def test_log_lines_say_when_how_bad_and_which_module() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO cpi\.dispatch: no_such_method request_id=.*", first), first
 
 
-def test_unknown_method_is_not_implemented_and_update_disk_not_supported() -> None:
+def test_unknown_method_is_not_implemented_and_configure_networks_not_supported() -> None:
     assert_error(answer({"method": "create_network", "arguments": []}), "Bosh::Clouds::NotImplemented", "create_network")
-    assert_error(answer({"method": "update_disk", "arguments": ["d", 1, {}]}), "Bosh::Clouds::NotSupported")
+    # NotSupported makes the Director recreate the VM instead (contract §2.20).
+    assert_error(answer({"method": "configure_networks", "arguments": ["vm", {}]}), "Bosh::Clouds::NotSupported")
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,6 @@ def test_calls_on_unknown_cids_leave_no_lock_file_and_keep_live_ones(cpi: Cpi) -
     kept = _lock_files(cpi)
     for method, args in {"delete_vm": (UNKNOWN,), "reboot_vm": (UNKNOWN,), "attach_disk": (vm, UNKNOWN),
                          "detach_disk": (UNKNOWN, disk), "delete_disk": (UNKNOWN,), "resize_disk": (UNKNOWN, 9),
-                         "delete_stemcell": (UNKNOWN,)}.items():
+                         "update_disk": (UNKNOWN, 9, {}), "delete_stemcell": (UNKNOWN,)}.items():
         cpi.raw(method, *args)
     assert _lock_files(cpi) == kept and f"vm-{vm}.lock" in kept  # the live VM's lock is kept

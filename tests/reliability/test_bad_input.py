@@ -88,7 +88,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
     max_leaves=25,
 )
-methods = st.sampled_from([*METHODS, "info", "update_disk", "configure_networks", "", "nope", "__init__"]) | json_values
+methods = st.sampled_from([*METHODS, "info", "configure_networks", "", "nope", "__init__"]) | json_values
 requests = st.fixed_dictionaries(
     {},
     optional={
@@ -145,7 +145,8 @@ CID_ARGUMENTS = {
     "delete_stemcell": lambda c: [c], "delete_vm": lambda c: [c], "has_vm": lambda c: [c],
     "reboot_vm": lambda c: [c], "set_vm_metadata": lambda c: [c, {}], "get_disks": lambda c: [c],
     "delete_disk": lambda c: [c], "has_disk": lambda c: [c], "set_disk_metadata": lambda c: [c, {}],
-    "resize_disk": lambda c: [c, 2048], "snapshot_disk": lambda c: [c, {}], "delete_snapshot": lambda c: [c],
+    "resize_disk": lambda c: [c, 2048], "update_disk": lambda c: [c, 2048, {}],
+    "snapshot_disk": lambda c: [c, {}], "delete_snapshot": lambda c: [c],
     "attach_disk": lambda c: [UUID, c], "detach_disk": lambda c: [c, UUID], "create_disk": lambda c: [10, {}, c],
     "create_vm": lambda c: ["agent", c, {}, MANUAL, [], {}],
 }

@@ -79,7 +79,7 @@ ON_UNKNOWN: dict[str, tuple[Any, ...]] = {
     "delete_vm": (UNKNOWN,), "reboot_vm": (UNKNOWN,), "set_vm_metadata": (UNKNOWN, {}),
     "attach_disk": (UNKNOWN, UNKNOWN), "detach_disk": (UNKNOWN, UNKNOWN),
     "delete_disk": (UNKNOWN,), "set_disk_metadata": (UNKNOWN, {}), "resize_disk": (UNKNOWN, 128),
-    "snapshot_disk": (UNKNOWN, {}), "delete_stemcell": (UNKNOWN,),
+    "update_disk": (UNKNOWN, 128, {}), "snapshot_disk": (UNKNOWN, {}), "delete_stemcell": (UNKNOWN,),
     "create_vm": ("a", UNKNOWN, {}, {}, [], {}),
     "get_disks": (UNKNOWN,), "has_vm": (UNKNOWN,), "has_disk": (UNKNOWN,),
 }
