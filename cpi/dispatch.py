@@ -244,7 +244,10 @@ class _LogLines(logging.Handler):
         return record.thread == self._thread
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record) + "\n")
+        # The response travels on stdout into the Director's task log: the message
+        # (which renders the whole cause chain) goes there, tracebacks only to stderr.
+        bare = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None})
+        self.lines.append(self.format(bare) + "\n")
 
 
 @contextmanager

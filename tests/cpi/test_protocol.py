@@ -98,6 +98,24 @@ def test_log_lines_say_when_how_bad_and_which_module() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO cpi\.dispatch: no_such_method request_id=.*", first), first
 
 
+def test_a_failure_puts_its_cause_chain_in_the_response_log_and_its_traceback_only_on_stderr(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(request: Request):  # type: ignore[no-untyped-def]
+        try:
+            raise OSError("disk on fire")
+        except OSError as exc:
+            raise errors.CloudError("Opening the store") from exc
+
+    body = {"method": "has_vm", "arguments": [str(VmCid.new())]}
+    response = dispatch(json.dumps(body), broken).to_dict()
+    assert_error(response, "Bosh::Clouds::CloudError", "Opening the store: disk on fire")
+    assert "has_vm failed: Opening the store: disk on fire" in response["log"]
+    assert "Traceback" not in response["log"]  # the response is on stdout, into the task log
+    failed = [r for r in caplog.records if r.getMessage().startswith("has_vm failed")]
+    assert failed and failed[0].exc_info is not None  # the stderr handler renders the traceback
+
+
 def test_unknown_method_is_not_implemented_and_configure_networks_not_supported() -> None:
     assert_error(answer({"method": "create_network", "arguments": []}), "Bosh::Clouds::NotImplemented", "create_network")
     # NotSupported makes the Director recreate the VM instead (contract §2.20).
