@@ -39,13 +39,13 @@ def orphans(store: Path) -> list:  # type: ignore[type-arg]
     return find_orphans(Store(LocalRunner(), str(store), lock_timeout=1.0))
 
 
-def held_locks(store: Path) -> list[str]:
-    """Lock files some process (or thread) still holds."""
+def held_locks(store: Path, *, grace: float = 0.0) -> list[str]:
+    """Lock files some process (or thread) still holds ``grace`` seconds from now."""
     held = []
     for path in sorted((store / ".locks").glob("*.lock")) if (store / ".locks").is_dir() else []:
         lock = filelock.FileLock(str(path))
         try:
-            lock.acquire(timeout=0)
+            lock.acquire(timeout=grace)
         except filelock.Timeout:
             held.append(f"{path}: still held")
         else:

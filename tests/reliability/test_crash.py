@@ -35,6 +35,7 @@ SEED = 20260508
 KILLS = 50  # calls killed mid-way, at least; and at least EACH_KILLS of each operation
 EACH_KILLS = 5
 MAX_RUNS = 200
+KILL_GRACE_SECONDS = 5.0  # how long the killed session's last processes may take to be gone
 OPERATIONS = ("create_vm", "attach_disk", "detach_disk", "delete_vm")
 
 
@@ -49,7 +50,7 @@ class Tally:
     failed_recoveries: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     wrong_disks: list[str] = field(default_factory=list)
-    left_off: set[str] = field(default_factory=set)  # VMs found off after recovery (the fault matrix's restart defect)
+    left_off: set[str] = field(default_factory=set)  # VMs found off after recovery (a restart a kill cut short)
 
 
 class World:
@@ -152,7 +153,10 @@ def crash_loop(root: Path) -> Tally:
         if kill_after(proc, rng.uniform(0.05, 0.9)):
             result.killed[operation] += 1
             result.half_written += half_written(site.store)
-            result.held_locks += held_locks(site.store)
+            # SIGKILL ends the session's processes asynchronously: a vmrun-sim the CPI
+            # was forking shares the lock's open file until its exec or its death, which
+            # can land after proc.wait(). Free within the grace is what a retry needs.
+            result.held_locks += held_locks(site.store, grace=KILL_GRACE_SECONDS)
             recover(world, operation, args, result)
         else:
             settle(world, operation, args, json.loads(proc.stdout.read()))  # type: ignore[union-attr]
@@ -171,7 +175,8 @@ def test_kill_9_at_random_points_then_recover(tmp_path: Path) -> None:
           f"VMs left powered off after recovery {len(tally.left_off)}")
     assert sum(tally.killed.values()) >= KILLS and min(tally.killed.values()) >= EACH_KILLS, tally
     assert tally.half_written == []  # every .vmx and record parsed right after every kill
-    assert tally.held_locks == []  # a dead call's locks are free at once...
+    assert tally.held_locks == []  # a dead call's locks are free as soon as its processes are gone...
     assert tally.failed_recoveries == []  # ...and every follow-up call got them within LOCK_TIMEOUT
     assert tally.leaks == []
     assert tally.wrong_disks == []
+    assert tally.left_off == set()  # the retry finished every restart a kill cut short (restart-pending marker)
