@@ -1,13 +1,22 @@
-# Set-up and checks. Needs only python3 (with its venv module) on the machine.
+# Set-up and checks. Needs only python3 on the machine (and network access to PyPI).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
+# Debian's python3 lacks ensurepip unless python3-venv is installed: the venv is
+# then made without pip, and pip is bootstrapped from its official zipapp.
+PIP_PYZ := https://bootstrap.pypa.io/pip/pip.pyz
 
 .PHONY: demo test test-fast bench release install clean
 
 $(BIN)/python:
-	@$(PYTHON) -m venv $(VENV) || { echo "Error: '$(PYTHON) -m venv' failed; install the venv module (Debian: apt-get install python3-venv)" >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "'$(PYTHON) -m venv' has no ensurepip here: bootstrapping pip from $(PIP_PYZ)" >&2; \
+	  rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
+	  $(BIN)/python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" \
+	    $(PIP_PYZ) $(VENV)/pip.pyz && \
+	  $(BIN)/python $(VENV)/pip.pyz install --quiet pip && rm -f $(VENV)/pip.pyz; \
+	} || { rm -rf $(VENV); echo "Error: could not create $(VENV) with '$(PYTHON) -m venv'" >&2; exit 1; }
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
