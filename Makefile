@@ -4,18 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 # Debian's python3 lacks ensurepip unless python3-venv is installed: the venv is
-# then made without pip, and pip is bootstrapped from its official zipapp.
-PIP_PYZ := https://bootstrap.pypa.io/pip/pip.pyz
+# then made without pip, and pip is installed by PyPA's get-pip.py.
+GET_PIP := https://bootstrap.pypa.io/get-pip.py
 
 .PHONY: demo test test-fast bench release install clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
-	  echo "'$(PYTHON) -m venv' has no ensurepip here: bootstrapping pip from $(PIP_PYZ)" >&2; \
+	  echo "'$(PYTHON) -m venv' has no ensurepip here: installing pip with $(GET_PIP)" >&2; \
 	  rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
 	  $(BIN)/python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" \
-	    $(PIP_PYZ) $(VENV)/pip.pyz && \
-	  $(BIN)/python $(VENV)/pip.pyz install --quiet pip && rm -f $(VENV)/pip.pyz; \
+	    $(GET_PIP) $(VENV)/get-pip.py && \
+	  $(BIN)/python $(VENV)/get-pip.py --quiet && rm -f $(VENV)/get-pip.py; \
 	} || { rm -rf $(VENV); echo "Error: could not create $(VENV) with '$(PYTHON) -m venv'" >&2; exit 1; }
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 
