@@ -47,6 +47,17 @@ LOCK_POLL_SECONDS = 0.05
 OutputSink = Callable[[str], None]
 
 
+def argv_list(argv: Sequence[str]) -> list[str]:
+    """``argv`` as a list of arguments; a bare string is refused.
+
+    No runner ever hands a command to a shell, and a string is a sequence too:
+    it would be run as one program per character and fail obscurely.
+    """
+    if isinstance(argv, (str, bytes)):
+        raise TypeError(f"argv must be a list of arguments, not {type(argv).__name__} {argv[:60]!r}")
+    return list(argv)
+
+
 def redact(argv: Sequence[str]) -> tuple[str, ...]:
     """argv with every secret flag's value replaced by ``***``."""
     out = list(argv)
@@ -197,11 +208,12 @@ class LocalRunner:
         detach: bool = False,
     ) -> Completed:
         # ``detach`` needs nothing here: local children already outlive us.
+        argv = argv_list(argv)
         shown = redact(argv)
         log.debug("run %s", " ".join(shown))
         started = self._clock.monotonic()
         try:
-            code, out, err = _spawn(list(argv), stdin, timeout, on_output)
+            code, out, err = _spawn(argv, stdin, timeout, on_output)
         except OSError as exc:
             raise SpawnError(shown, exc.strerror or str(exc)) from exc
         except _Timeout as exc:

@@ -58,6 +58,13 @@ def test_spawn_failure_is_a_spawn_error() -> None:
         LocalRunner().run(["/nonexistent/vmrun"], timeout=5)
 
 
+@pytest.mark.parametrize("argv", ["vmrun list", b"vmrun list"])
+def test_a_command_string_is_refused_before_anything_runs(argv: str | bytes) -> None:
+    # No marker: had it reached the spawn seam, UnexpectedProcess would be raised instead.
+    with pytest.raises(TypeError, match="argv must be a list of arguments"):
+        LocalRunner().run(argv, timeout=5)  # type: ignore[arg-type]
+
+
 def test_without_the_marker_a_test_cannot_spawn() -> None:
     with pytest.raises(BaseException) as caught:
         LocalRunner().run([PY, "-c", "pass"], timeout=5)
