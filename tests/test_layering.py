@@ -1,4 +1,5 @@
-"""The dependency direction is cli -> toolkit <- cpi; the library never imports cpi or click."""
+"""The dependency direction is cli -> toolkit <- cpi; the library never imports cpi or click, never
+sleeps outside the clock, never starts a process outside the Runner boundary, never prints."""
 
 from __future__ import annotations
 
@@ -46,3 +47,44 @@ def test_nothing_outside_the_cli_imports_it() -> None:
         if "toolkit.cli" in f.read_text(encoding="utf-8")
     ]
     assert users == []
+
+
+def test_the_cli_reaches_into_cpi_only_for_the_cpi_store_commands() -> None:
+    # `vmtk store list|gc` read the CPI's store layout and orphan rules: one place, by design.
+    users = [str(f.relative_to(ROOT)) for f in _modules("toolkit/cli") if "cpi" in _imports(f)]
+    assert users == ["toolkit/cli/store.py"]
+
+
+def _calls(path: Path) -> set[str]:
+    """Dotted names called in a module: ``time.sleep``, ``print``, ``subprocess.run`` ..."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            found.add(ast.unparse(node.func))
+    return found
+
+
+def _library() -> list[Path]:
+    return _modules("toolkit", exclude="cli") + _modules("cpi")
+
+
+def test_only_the_clock_sleeps() -> None:
+    # Every wait goes through an injected Clock, so tests never sleep for real.
+    sleepers = [str(f.relative_to(ROOT)) for f in _library() if {"time.sleep", "sleep"} & _calls(f)]
+    assert sleepers == ["toolkit/clock.py"]
+
+
+def test_only_the_runner_boundary_starts_processes() -> None:
+    # The Runner (and, inside the simulator, its guest sandbox) is the one place
+    # that starts programs; the SSH runner does so on the far side of a connection.
+    def starts(path: Path) -> bool:
+        return "subprocess" in _imports(path) or bool({"os.system", "os.popen", "os.execv", "os.spawnv"} & _calls(path))
+
+    starters = [str(f.relative_to(ROOT)) for f in _library() if starts(f)]
+    assert starters == ["toolkit/runner.py", "toolkit/sim/programs.py", "toolkit/sim/sandbox.py"]
+
+
+def test_the_library_never_prints() -> None:
+    # stdout carries results only, and only programs decide what they are.
+    printers = [str(f.relative_to(ROOT)) for f in _library() if "print" in _calls(f)]
+    assert printers == []
