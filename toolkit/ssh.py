@@ -5,7 +5,8 @@ SFTP operation. Nothing needs installing on the host but an SSH server; POSIX
 hosts (Linux, macOS) and Windows hosts (Win32-OpenSSH, whose default shell is
 cmd.exe) are both supported, each with its own path flavour and argv quoting.
 
-The host key is pinned: an unknown or changed key is refused unless the target
+The host key is pinned: only the pinned key's type is negotiated, and a changed
+key is always refused; an unknown (unpinned) key is refused unless the target
 explicitly opts out. The private key lives only in memory: it is never written
 to disk, put on a command line or logged. This module must not interpret what
 the programs it runs print (that is the drivers' job).
@@ -35,6 +36,34 @@ from toolkit.sshwindows import CODE, ERR, OUT, detached_command, parse_exit_code
 log = logging.getLogger(__name__)
 
 
+# The host-key algorithms that prove a key of each pinnable type: an RSA key signs with any of three.
+_RSA_ALGORITHMS = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
+# Every host-key algorithm paramiko may negotiate (its Transport._preferred_keys; a test
+# checks this list still covers it).
+HOST_KEY_ALGORITHMS = (
+    "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", *_RSA_ALGORITHMS,
+)
+
+
+def _disabled_host_key_algorithms(target: SshTarget) -> dict[str, list[str]]:
+    """Every host-key algorithm but the pinned key's, so the server proves the key that was pinned.
+
+    A server usually holds several host keys (``ssh-keyscan`` lists them all, Windows and
+    macOS hosts have RSA, ECDSA and Ed25519) and paramiko otherwise negotiates its own
+    favourite type, whose key could never match an RSA or ECDSA pin.
+    """
+    if target.host_public_key is None:
+        return {}
+    pinned_type = target.host_public_key.split()[0]
+    wanted = _RSA_ALGORITHMS if pinned_type == "ssh-rsa" else (pinned_type,)
+    if not set(wanted) & set(HOST_KEY_ALGORITHMS):
+        raise SshError(
+            f"the pinned host_public_key is of type {pinned_type!r}, which cannot be checked; pin the "
+            "host's ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa key instead"
+        )
+    return {"keys": [name for name in HOST_KEY_ALGORITHMS if name not in wanted]}
+
+
 class _PinnedKey(paramiko.MissingHostKeyPolicy):
     """Accept exactly the pinned host key (the client keeps no known_hosts)."""
 
@@ -43,10 +72,11 @@ class _PinnedKey(paramiko.MissingHostKeyPolicy):
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         offered = f"{key.get_name()} {key.get_base64()}"
-        if self._target.insecure_skip_host_key_check:
+        pinned = self._target.host_public_key
+        if pinned is None and self._target.insecure_skip_host_key_check:
+            # Opting out only stands in for a missing pin: a pinned key is always checked.
             log.warning("not checking the host key of %s (%s)", hostname, offered)
             return
-        pinned = self._target.host_public_key
         if pinned is None:
             raise SshError(
                 f"the host key of {hostname} is unknown; pin it by setting host_public_key to "
@@ -110,6 +140,7 @@ class SshRunner(SftpFiles):
 
     def _connect(self) -> paramiko.SSHClient:
         target = self._target
+        disabled = _disabled_host_key_algorithms(target)
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(_PinnedKey(target))
         where = f"{target.username}@{target.host}:{target.port}"
@@ -125,6 +156,7 @@ class SshRunner(SftpFiles):
                 auth_timeout=self._connect_timeout,
                 allow_agent=False,
                 look_for_keys=False,
+                disabled_algorithms=disabled,
             )
         except SshError:
             client.close()

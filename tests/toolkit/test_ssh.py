@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sshd import Sshd
+from tests.support.sshd import Sshd, start_sshd_with_every_host_key_type, stop_sshd
 from toolkit.errors import (
     CommandTimeout,
     ConfigError,
@@ -135,6 +135,66 @@ def test_opting_out_of_host_key_checks_is_explicit(sshd: Sshd) -> None:
     target = SshTarget.from_mapping(sshd.ssh_tunnel(host_public_key=None, insecure_skip_host_key_check=True))
     with SshRunner(target) as ssh:
         assert ssh.run(["true"], timeout=10).ok
+
+
+KEY_TYPES = ("ed25519", "ecdsa", "rsa")
+
+
+@pytest.fixture(scope="module")
+def many_keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sshd, dict[str, str], dict[str, str]]]:
+    """An sshd with RSA, ECDSA and Ed25519 host keys (like ``ssh-keyscan`` shows a Windows host);
+    its pin of each type; and a pin of each type that is not its key."""
+    server, pins = start_sshd_with_every_host_key_type(tmp_path_factory.mktemp("sshd-keys"))
+    others = tmp_path_factory.mktemp("other-host-keys")
+    wrong = {}
+    for kind in KEY_TYPES:
+        os.system(f"ssh-keygen -q -t {kind} -N '' -f {others / kind}")
+        wrong[kind] = " ".join((others / f"{kind}.pub").read_text().split()[:2])
+    yield server, pins, wrong
+    stop_sshd(server)
+
+
+@pytest.mark.parametrize("kind", KEY_TYPES)
+def test_a_pinned_host_key_of_any_type_is_accepted(
+    many_keyed: tuple[Sshd, dict[str, str], dict[str, str]], kind: str
+) -> None:
+    server, pins, _ = many_keyed
+    with SshRunner(SshTarget.from_mapping(server.ssh_tunnel(host_public_key=pins[kind]))) as ssh:
+        assert ssh.run(["true"], timeout=10).ok
+
+
+@pytest.mark.parametrize("kind", KEY_TYPES)
+@pytest.mark.parametrize("skip_check", [False, True], ids=["checked", "insecure-skip-set"])
+def test_a_wrong_pin_of_any_type_is_refused_even_when_skipping_checks_is_set(
+    many_keyed: tuple[Sshd, dict[str, str], dict[str, str]], kind: str, skip_check: bool
+) -> None:
+    server, pins, wrong = many_keyed
+    settings = server.ssh_tunnel(host_public_key=wrong[kind], insecure_skip_host_key_check=skip_check)
+    with pytest.raises(SshError, match="changed") as caught, SshRunner(SshTarget.from_mapping(settings)) as ssh:
+        ssh.run(["true"], timeout=10)
+    assert pins[kind] in str(caught.value)  # the host proved the key of the pinned type
+
+
+def test_a_pin_of_a_type_that_cannot_be_checked_is_refused_saying_so() -> None:
+    target = SshTarget(
+        "127.0.0.1", "u", "unused", host_public_key="ssh-dss AAAAB3NzaC1kc3MAAACBAP", port=_closed_port()
+    )
+    with pytest.raises(SshError, match="ssh-dss.*cannot be checked"), SshRunner(target) as ssh:
+        ssh.run(["true"], timeout=5)
+
+
+def test_every_host_key_algorithm_paramiko_negotiates_can_be_ruled_out() -> None:
+    import paramiko
+
+    from toolkit.ssh import HOST_KEY_ALGORITHMS
+
+    assert set(paramiko.Transport._preferred_keys) <= set(HOST_KEY_ALGORITHMS)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def test_authentication_failure_is_clear_and_leaks_no_key(sshd: Sshd, tmp_path: Path) -> None:
