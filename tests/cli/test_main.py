@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from click.testing import CliRunner
 
@@ -81,3 +83,10 @@ def test_without_a_variable_the_password_is_prompted_hidden(app: App, vmtk: Vmtk
     app.environ = {}
     result = assert_ok(vmtk("guest", "ps", running_vmx, input="c1oudc0w\n"))
     assert "Guest password" in result.stderr and "c1oudc0w" not in result.stdout + result.stderr
+
+
+def test_vmtk_verbose_variable_turns_on_debug_and_tracebacks(vmtk: Vmtk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = vmtk("vm", "start", str(tmp_path / "missing.vmx"), env={"VMTK_VERBOSE": "2"})
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr and result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
+    assert logging.getLogger().level == logging.DEBUG

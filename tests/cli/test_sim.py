@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.cli.conftest import Vmtk
-from tests.cli.expect import assert_ok
+from tests.cli.expect import assert_error, assert_ok
 from toolkit.sim import SimHost
 
 
@@ -54,3 +54,33 @@ def test_reset_asks_first(vmtk: Vmtk, sim: SimHost, running_vmx: str) -> None:
     result = vmtk("sim", "reset", "--home", str(sim.home.root), input="n\n")
     assert result.exit_code == 1
     assert (sim.home.root / "state.json").exists()
+
+
+def test_up_in_an_impossible_home_is_one_error_line_naming_it(vmtk: Vmtk, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert_error(vmtk("sim", "up", "--home", str(blocker / "home")), str(blocker / "home"), "check the path")
+    assert blocker.read_text() == "x"
+
+
+def test_minus_vv_still_shows_the_traceback_of_a_host_file_error(vmtk: Vmtk, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = vmtk("-vv", "sim", "up", "--home", str(blocker / "home"))
+    assert result.exit_code == 1 and "Traceback" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
+
+
+def test_status_of_an_impossible_home_is_one_error_line(vmtk: Vmtk, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert_error(vmtk("sim", "status", "--home", str(blocker / "home")), str(blocker / "home"))
+    assert blocker.read_text() == "x"
+
+
+def test_reset_refuses_a_directory_the_simulator_did_not_make(vmtk: Vmtk, tmp_path: Path) -> None:
+    precious = tmp_path / "mine"
+    (precious / "src").mkdir(parents=True)
+    (precious / "notes.txt").write_text("keep me")
+    assert_error(vmtk("sim", "reset", "--home", str(precious), "--yes"), "does not look like a simulator home")
+    assert (precious / "notes.txt").read_text() == "keep me" and (precious / "src").is_dir()

@@ -1,8 +1,10 @@
 """Turning toolkit errors into the one ``Error: ...`` line a user sees.
 
 Responsible for the wording (what failed, then what to do) and for keeping
-tracebacks out of the terminal unless ``-vv``. It must not decide anything
-from message text: only the exception type and its structured fields.
+tracebacks out of the terminal unless ``-vv``. Besides toolkit errors it words
+an ``OSError`` that escaped a command (the ``sim`` group touches its own files
+directly). It must not decide anything from message text: only the exception
+type and its structured fields.
 """
 
 from __future__ import annotations
@@ -36,16 +38,39 @@ HINTS: tuple[tuple[type[errors.ToolkitError], str], ...] = (
 )
 
 
+# What to do next about an OSError, by type (the first match wins).
+OS_HINTS: tuple[tuple[type[OSError], str], ...] = (
+    (FileNotFoundError, "check the path"),
+    (PermissionError, "check the path's permissions"),
+    (OSError, "check the path"),
+)
+
+
 def one_line(exc: BaseException) -> str:
     """The exception and its causes as one line: ``what: why: why``."""
     parts: list[str] = []
-    seen: BaseException | None = exc
-    while seen is not None and len(parts) < 4:
-        text = _first_line(seen)
-        if text and not any(text in part for part in parts):  # causes often repeat their wrapper's text
+    for seen in _chain(exc):
+        text = _describe(seen)
+        if text and not any(text.lower() in part.lower() for part in parts):  # causes often repeat their wrapper
             parts.append(text)
-        seen = seen.__cause__
     return ": ".join(parts) or type(exc).__name__
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and up to three causes, ending at a host file error's OSError.
+
+    A ``HostFileError`` already names the path the user gave and the reason;
+    its OSError would repeat the reason with ``[Errno N]`` and may name an
+    internal file (the ``.tmp-xxxxxxxx`` of an atomic write). ``-vv`` shows it.
+    """
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 4:
+        chain.append(seen)
+        if isinstance(seen, errors.HostFileError) and isinstance(seen.__cause__, OSError):
+            break
+        seen = seen.__cause__
+    return chain
 
 
 # An SshError caused by a socket error never got as far as keys: say where to look instead.
@@ -58,13 +83,25 @@ def hint(exc: errors.ToolkitError) -> str | None:
     return next((text for cls, text in HINTS if isinstance(exc, cls)), None)
 
 
-def to_click(exc: errors.ToolkitError, *, verbosity: int) -> click.ClickException:
+def os_hint(exc: OSError) -> str:
+    return next(text for cls, text in OS_HINTS if isinstance(exc, cls))
+
+
+def to_click(exc: errors.ToolkitError | OSError, *, verbosity: int) -> click.ClickException:
     """The ClickException that prints ``Error: <what failed> (<what to do>)`` and exits 1."""
     if verbosity >= 2:
         log.error("traceback follows", exc_info=exc)
     message = one_line(exc)
-    advice = hint(exc)
+    advice = os_hint(exc) if isinstance(exc, OSError) else hint(exc)
     return click.ClickException(f"{message} ({advice})" if advice else message)
+
+
+def _describe(exc: BaseException) -> str:
+    """``'PATH': reason`` for an OSError that names its file, else the first line of its text."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        names = [repr(str(n)) for n in (exc.filename, exc.filename2) if n is not None]
+        return f"{' -> '.join(names)}: {exc.strerror}"
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,8 +1,9 @@
 """The ``vmtk`` command: global options, logging, and the one error edge.
 
 Responsible for building the ``App`` context object from the global options,
-configuring logging on stderr, and converting every ``ToolkitError`` into one
-``Error: ...`` line with exit code 1 (in ``VmtkGroup.invoke``, nowhere else).
+configuring logging on stderr, and converting every ``ToolkitError`` (and any
+``OSError`` a command let escape) into one ``Error: ...`` line with exit code 1
+(in ``VmtkGroup.invoke``, nowhere else).
 The noun groups live in their own modules; this one must not grow commands.
 """
 
@@ -31,7 +32,9 @@ class VmtkGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ToolkitError as exc:
+        except (ToolkitError, OSError) as exc:
+            # An OSError is the host refusing a file operation (a bad --home, a
+            # read-only directory): the user's input, not a bug, so one line too.
             app = ctx.find_object(App)
             raise to_click(exc, verbosity=app.settings.verbosity if app else 0) from exc
 
@@ -41,7 +44,7 @@ class VmtkGroup(click.Group):
 @click.option("-T", "host_type", type=click.Choice([t.value for t in HostType]), help="VMware product (default: detect Player).")
 @click.option("--guest-user", metavar="USER", help="Guest account for guest operations.")
 @click.option("--guest-password-env", metavar="VAR", help="Variable holding the guest password (default VMTK_GUEST_PASSWORD, else a prompt).")
-@click.option("-v", "--verbose", "verbosity", count=True, help="More logging on stderr (-v info, -vv debug and tracebacks).")
+@click.option("-v", "--verbose", "verbosity", count=True, envvar="VMTK_VERBOSE", help="More logging on stderr (-v info, -vv debug and tracebacks).")
 @click.option("--ssh", "ssh", metavar="USER@HOST[:PORT]", help="Drive VMware on this host over SSH (paths are then the host's).")
 @click.option("--ssh-key", metavar="PATH", help="Private key file for --ssh (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa).")
 @click.option("--ssh-host-key", metavar="'TYPE BASE64'", help="The host's public key, pinned (e.g. 'ssh-ed25519 AAAA...').")

@@ -2,7 +2,10 @@
 
 The simulator (``vmrun-sim``, ``ovftool-sim``) keeps its state under
 ``$VMRUN_SIM_HOME``; this group writes its knobs (``sim.json``), shows its VMs
-and clears it. It must not model VMware itself: that is ``toolkit.sim``.
+and clears it. It must not model VMware itself: that is ``toolkit.sim``, nor
+empty a directory the simulator did not make. It touches files directly (the
+simulator is a fake host, not a Runner); an ``OSError`` from that is turned
+into one ``Error:`` line by the root group.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ HOME = click.option("--home", type=click.Path(file_okay=False, path_type=Path), 
                     default=Path.home() / ".vmrun-sim", show_default="$VMRUN_SIM_HOME or ~/.vmrun-sim",
                     help="The simulator's state directory.")
 KNOBS_FILE = "sim.json"
+# Files only a simulator home holds: without one of them, --home points elsewhere.
+SIM_FILES = frozenset({KNOBS_FILE, "state.json", "state.json.lock", "calls.jsonl"})
 
 
 @click.group("sim")
@@ -68,7 +73,13 @@ def reset(home: Path, knobs: bool) -> None:
     """Forget all simulated state (VM files written elsewhere are left alone)."""
     if not home.is_dir():
         return
-    for entry in home.iterdir():
+    entries = list(home.iterdir())
+    if entries and not SIM_FILES & {entry.name for entry in entries}:
+        raise click.ClickException(
+            f"{home} does not look like a simulator home (it has no {KNOBS_FILE} or state.json): "
+            "refusing to empty it (check --home or VMRUN_SIM_HOME)"
+        )
+    for entry in entries:
         if entry.name == KNOBS_FILE and not knobs:
             continue
         if entry.is_dir():
