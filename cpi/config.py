@@ -11,7 +11,6 @@ used by ``cpi.factory``).
 
 from __future__ import annotations
 
-import json
 import ntpath
 import os
 import posixpath
@@ -19,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from toolkit import strictjson
 from toolkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class CpiConfig:
     @classmethod
     def from_json(cls, text: str | bytes) -> CpiConfig:
         try:
-            raw = json.loads(text)
+            raw = strictjson.loads(text)
         except ValueError as exc:
             raise ConfigError([f"not valid JSON: {exc}"], subject="CPI configuration") from None
         return cls.from_mapping(raw)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cpi.errors import CpiError, CpiFailure
+from toolkit import strictjson
 
 
 class ApiVersion(int, enum.Enum):
@@ -62,7 +63,7 @@ class Request:
 
 def _json_object(raw: bytes | str) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
+        body = strictjson.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise CpiError(f"Must provide valid JSON payload: {exc}") from None
     if not isinstance(body, dict):

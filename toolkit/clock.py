@@ -7,6 +7,7 @@ tests run on a ``FakeClock`` and never sleep for real. This module must not call
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
@@ -77,6 +78,8 @@ def wait_until(
     (each poll may cost a program run on the VMware host). Raises ``WaitTimeout``
     naming ``what``; the last transient error the probe raised is kept as the cause.
     """
+    if not math.isfinite(timeout):  # a NaN deadline is never reached: the wait would never end
+        raise ValueError(f"waiting for {what}: the timeout must be a finite number of seconds, got {timeout}")
     deadline = clock.monotonic() + timeout
     clock.sleep(min(min_wait, timeout))
     last: ToolkitError | None = None

@@ -273,6 +273,24 @@ def test_config_lists_every_problem_at_once() -> None:
         assert fragment in text, fragment
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
+def test_a_config_number_that_is_not_finite_is_refused(number: str) -> None:
+    # A NaN vmrun timeout would mean no timeout at all.
+    text = (FIXTURES / "cpi_config.json").read_text()
+    text = text.replace('"vmrun_bin_path":', f'"vmrun_timeout_seconds":{number},"vmrun_bin_path":', 1)
+    assert number in text
+    with pytest.raises(tk.ConfigError, match="not valid JSON"):
+        CpiConfig.from_json(text)
+
+
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_a_request_number_that_is_not_finite_is_a_cpi_error_before_any_work(number: str) -> None:
+    # bootstrap.max_wait_seconds: NaN used to pass validation and make create_vm wait for ever.
+    raw = ('{"method": "create_vm", "arguments": ["a", "s", {"bootstrap": {"max_wait_seconds": %s}}, {}, [], {}],'
+           ' "context": {}}' % number)
+    assert_error(answer(raw), "Bosh::Clouds::CpiError", "Must provide valid JSON payload")
+
+
 def test_config_errors_reach_bosh_as_cpi_error() -> None:
     def build(request: Request):  # type: ignore[no-untyped-def]
         return CpiConfig.from_json(b"{}")

@@ -43,6 +43,14 @@ def test_wait_until_does_not_swallow_permanent_errors() -> None:
     assert clock.slept == [0.0]
 
 
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf")])
+def test_wait_until_refuses_a_deadline_that_is_never_reached(timeout: float) -> None:
+    clock = FakeClock()
+    with pytest.raises(ValueError, match="finite"):
+        wait_until(lambda: None, what="Tools", timeout=timeout, clock=clock)
+    assert clock.slept == []  # refused before the first poll
+
+
 def test_retry_retries_transient_errors_with_backoff_then_succeeds() -> None:
     clock = FakeClock()
     outcomes: list[Exception | str] = [ToolsNotRunningError("a"), ToolsNotRunningError("b"), "ok"]

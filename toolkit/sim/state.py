@@ -22,6 +22,7 @@ from typing import Any
 
 import filelock
 
+from toolkit import strictjson
 from toolkit.errors import LockTimeout
 from toolkit.sim.knobs import Knobs
 
@@ -167,7 +168,7 @@ class SimHome:
     def _load(path: Path) -> dict[str, Any]:
         if not path.exists():
             return {}
-        data = json.loads(path.read_text(encoding="utf-8") or "{}")
+        data = strictjson.loads(path.read_text(encoding="utf-8") or "{}")
         return data if isinstance(data, dict) else {}
 
 
