@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import Result
 
 
@@ -19,3 +21,14 @@ def assert_error(result: Result, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0]
     return lines[0]
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` with its content (None for a directory): compare before and after."""
+    return {str(p.relative_to(root)): _content(p) for p in sorted(root.rglob("*"))}
+
+
+def _content(path: Path) -> bytes | None:
+    if path.is_symlink():  # a guest's symlinks may dangle on the host
+        return b"-> " + str(path.readlink()).encode()
+    return None if path.is_dir() else path.read_bytes()

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.cli.conftest import Vmtk
-from tests.cli.expect import assert_error, assert_ok
+from tests.cli.expect import assert_error, assert_ok, tree
 from toolkit.sim import SimHost
 from toolkit.sim.state import Power
 
@@ -80,3 +80,25 @@ def test_ip_of_a_booted_guest(vmtk: Vmtk, sim: SimHost, running_vmx: str) -> Non
 
 def test_ip_of_a_stopped_vm_fails(vmtk: Vmtk, vmx: str) -> None:
     assert_error(vmtk("vm", "ip", vmx))
+
+
+def test_reset_of_a_stopped_vm_says_to_start_it(vmtk: Vmtk, sim: SimHost, vmx: str) -> None:
+    assert_error(vmtk("vm", "reset", vmx, "--hard"), "vmtk vm start")
+    assert sim.vm(vmx).power is Power.OFF
+
+
+def test_clone_of_a_missing_vm_writes_no_clone(vmtk: Vmtk, tmp_path: Path) -> None:
+    dest = tmp_path / "vms" / "two" / "two.vmx"
+    assert_error(vmtk("vm", "clone", str(tmp_path / "missing.vmx"), str(dest)), "check the .vmx path")
+    assert not dest.parent.exists()
+
+
+def test_delete_of_a_running_vm_says_to_stop_it_and_keeps_it(vmtk: Vmtk, sim: SimHost, running_vmx: str) -> None:
+    before = tree(Path(running_vmx).parent)
+    assert_error(vmtk("vm", "delete", running_vmx), "vmtk vm stop")
+    assert tree(Path(running_vmx).parent) == before and sim.vm(running_vmx).power is Power.RUNNING
+
+
+def test_snapshots_of_a_missing_vm_is_one_error_line(vmtk: Vmtk, tmp_path: Path) -> None:
+    assert_error(vmtk("vm", "snapshots", str(tmp_path / "missing.vmx")), "check the .vmx path")
+    assert list(tmp_path.iterdir()) == [tmp_path / "sim-home"]

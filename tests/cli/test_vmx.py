@@ -78,3 +78,9 @@ def test_a_syntax_error_names_the_line(vmtk: Vmtk, tmp_path: Path) -> None:
 
 def test_missing_file(vmtk: Vmtk, tmp_path: Path) -> None:
     assert_error(vmtk("vmx", "get", str(tmp_path / "none.vmx"), "k"), "check the path")
+
+
+def test_unset_refuses_while_the_vm_runs_and_keeps_the_file(vmtk: Vmtk, running_vmx: str) -> None:
+    before = Path(running_vmx).read_bytes()
+    assert_error(vmtk("vmx", "unset", running_vmx, "memsize"), "discards", "--force")
+    assert Path(running_vmx).read_bytes() == before
