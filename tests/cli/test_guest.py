@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Vmtk
-from tests.cli.expect import assert_error, assert_ok
+from tests.cli.expect import assert_error, assert_ok, tree
 from toolkit.cli.guest import split_location
 from toolkit.sim import SimHost
 
@@ -116,3 +116,41 @@ def test_rm_of_a_file(vmtk: Vmtk, sim: SimHost, booted: str) -> None:
     target.write_text("x")
     assert_ok(vmtk("guest", "rm", booted, "/tmp/gone.txt"))
     assert not target.exists()
+
+
+def test_cp_of_a_missing_host_file_says_the_host_file_is_missing(vmtk: Vmtk, sim: SimHost, booted: str,
+                                                                 tmp_path: Path) -> None:
+    before = tree(sim.vm(booted).guest_root)
+    line = assert_error(vmtk("guest", "cp", str(tmp_path / "nope.txt"), f"{booted}:/tmp/x"),
+                        "host file", "nope.txt", "check the host path")
+    assert "guest path" not in line
+    assert tree(sim.vm(booted).guest_root) == before
+
+
+def test_cp_of_a_host_directory_is_refused(vmtk: Vmtk, booted: str, tmp_path: Path) -> None:
+    assert_error(vmtk("guest", "cp", str(tmp_path), f"{booted}:/tmp/x"), "is a directory")
+
+
+def test_cp_into_a_missing_host_directory_names_it(vmtk: Vmtk, booted: str, tmp_path: Path) -> None:
+    target = tmp_path / "nodir" / "hostname"
+    line = assert_error(vmtk("guest", "cp", f"{booted}:/etc/hostname", str(target)), str(target.parent))
+    assert "guest path" not in line and not target.parent.exists()
+
+
+def test_kill_of_a_missing_process_changes_nothing(vmtk: Vmtk, booted: str) -> None:
+    before = json.loads(assert_ok(vmtk("guest", "ps", booted, "--json")).stdout)
+    assert_error(vmtk("guest", "kill", booted, "999999"), "process does not exist")
+    assert json.loads(assert_ok(vmtk("guest", "ps", booted, "--json")).stdout) == before
+
+
+def test_mkdir_over_a_file_fails_and_keeps_the_file(vmtk: Vmtk, sim: SimHost, booted: str) -> None:
+    before = tree(sim.vm(booted).guest_root)
+    assert_error(vmtk("guest", "mkdir", booted, "/etc/hostname/sub"), "already exists")
+    assert tree(sim.vm(booted).guest_root) == before
+
+
+def test_rm_of_a_missing_file_points_at_the_guest_path(vmtk: Vmtk, sim: SimHost, booted: str) -> None:
+    before = tree(sim.vm(booted).guest_root)
+    assert_error(vmtk("guest", "rm", booted, "/no/such/file"), "check the guest path")
+    assert_error(vmtk("guest", "rm", booted, "-r", "/no/such/dir"), "check the guest path")
+    assert tree(sim.vm(booted).guest_root) == before

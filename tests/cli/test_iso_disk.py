@@ -47,6 +47,11 @@ def test_iso_read_of_a_missing_file_is_one_error_line(vmtk: Vmtk, tmp_path: Path
     assert_error(vmtk("iso", "read", str(tmp_path / "nope.iso")), "nope.iso", "check the path")
 
 
+def test_a_host_file_error_says_its_reason_once(vmtk: Vmtk, tmp_path: Path) -> None:
+    line = assert_error(vmtk("iso", "read", str(tmp_path)), str(tmp_path))
+    assert "Errno" not in line and line.lower().count("is a directory") == 1
+
+
 def test_iso_read_of_a_non_iso_fails_cleanly(vmtk: Vmtk, tmp_path: Path) -> None:
     junk = tmp_path / "junk.iso"
     junk.write_bytes(b"\0" * 4096)
@@ -102,3 +107,32 @@ def test_disk_resize_never_shrinks(vmtk: Vmtk, tmp_path: Path) -> None:
 def test_disk_info_reads_vmwares_stream_optimized_image(vmtk: Vmtk) -> None:
     shown = json.loads(assert_ok(vmtk("disk", "info", str(FIXTURES / "image.vmdk"), "--json")).stdout)
     assert shown["create_type"] == "streamOptimized" and shown["capacity_bytes"] > 0
+
+
+def test_disk_create_into_a_missing_directory_names_the_target(vmtk: Vmtk, tmp_path: Path) -> None:
+    target = tmp_path / "nodir" / "data.vmdk"
+    line = assert_error(vmtk("disk", "create", str(target), "--size-mb", "16"), str(target), "does not exist")
+    assert ".tmp-" not in line and "Errno" not in line
+    assert not target.parent.exists()
+
+
+def test_iso_build_into_a_missing_directory_names_the_target(vmtk: Vmtk, tmp_path: Path) -> None:
+    target = tmp_path / "nodir" / "env.iso"
+    line = assert_error(vmtk("iso", "build", "-", str(target), input=json.dumps(SETTINGS)), str(target),
+                        "does not exist")
+    assert ".tmp-" not in line and "Errno" not in line
+    assert not target.parent.exists()
+
+
+def test_disk_info_of_a_file_that_is_not_a_vmdk_names_it(vmtk: Vmtk, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a disk\n")
+    assert_error(vmtk("disk", "info", str(junk)), str(junk), "as a VMDK disk")
+    assert junk.read_text() == "not a disk\n"
+
+
+def test_disk_resize_of_a_file_that_is_not_a_vmdk_names_it(vmtk: Vmtk, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a disk\n")
+    assert_error(vmtk("disk", "resize", str(junk), "--size-mb", "8"), str(junk))
+    assert junk.read_text() == "not a disk\n"

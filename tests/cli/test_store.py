@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Vmtk
-from tests.cli.expect import assert_ok
+from tests.cli.expect import assert_error, assert_ok, tree
 
 
 def _id() -> str:
@@ -79,3 +79,18 @@ def test_gc_json_names_each_orphan_and_what_was_done(vmtk: Vmtk, store: dict[str
     rows = json.loads(assert_ok(vmtk("store", "gc", str(store["root"]), "--delete", "--json")).stdout)
     assert {row["action"] for row in rows} == {"removed"} and not temp.exists()
     assert json.loads(assert_ok(vmtk("store", "gc", str(store["root"]), "--json")).stdout) == []
+
+
+@pytest.mark.parametrize("command", ["list", "gc"])
+def test_a_store_path_that_is_a_file_is_refused(vmtk: Vmtk, tmp_path: Path, command: str) -> None:
+    plain = tmp_path / "store.txt"
+    plain.write_text("not a store")
+    assert_error(vmtk("store", command, str(plain)), str(plain), "is not a directory", "vm_store_path")
+    assert_error(vmtk("store", command, str(plain), "--json"), "is not a directory")
+    assert plain.read_text() == "not a store"
+
+
+def test_gc_delete_of_a_file_removes_nothing(vmtk: Vmtk, store: dict[str, Path]) -> None:
+    before = tree(store["root"])
+    assert_error(vmtk("store", "gc", str(store["foreign"]), "--delete"), "is not a directory")
+    assert tree(store["root"]) == before

@@ -9,7 +9,9 @@ from __future__ import annotations
 import click
 
 from toolkit.cli.app import App, pass_app
+from toolkit.cli.hostpaths import require_parent_dir
 from toolkit.cli.output import emit_json
+from toolkit.errors import DiskError
 from toolkit.vmdk import create_disk, grow_disk, info as disk_info
 
 SIZE = click.option("--size-mb", "size_mb", type=click.IntRange(min=1), required=True, metavar="N",
@@ -29,6 +31,7 @@ def create(app: App, path: str, size_mb: int) -> None:
     """Create the sparse disk PATH of N MiB (takes almost no host space)."""
     if app.host.exists(path):
         raise click.ClickException(f"{path} already exists (choose another path or remove it)")
+    require_parent_dir(app.host, path)
     create_disk(app.host, path, size_mb)
 
 
@@ -38,7 +41,10 @@ def create(app: App, path: str, size_mb: int) -> None:
 @pass_app
 def resize(app: App, path: str, size_mb: int) -> None:
     """Grow the disk PATH to N MiB (disks never shrink; data is kept)."""
-    grow_disk(app.host, path, size_mb)
+    try:
+        grow_disk(app.host, path, size_mb)
+    except DiskError as exc:
+        raise DiskError(f"cannot resize {path!r}") from exc
 
 
 @group.command()
@@ -48,7 +54,10 @@ def resize(app: App, path: str, size_mb: int) -> None:
 def info(app: App, path: str, as_json: bool) -> None:
     """Show the size and format of the disk PATH."""
     with app.host.open_read(path) as handle:
-        found = disk_info(handle)
+        try:
+            found = disk_info(handle)
+        except DiskError as exc:  # the format's message cannot name the file it read
+            raise DiskError(f"cannot read {path!r} as a VMDK disk") from exc
     fields = {
         "capacity_mb": found.capacity_bytes // (1 << 20),
         "capacity_bytes": found.capacity_bytes,

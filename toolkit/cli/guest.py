@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from toolkit.cli.app import App, pass_app
+from toolkit.cli.hostpaths import require_host_file, require_parent_dir
 from toolkit.cli.output import emit_rows
 from toolkit.guest import Guest, GuestOs
 
@@ -63,9 +64,12 @@ def cp(app: App, source: str, dest: str) -> None:
     dst_vmx, dst_path = split_location(dest)
     if (src_vmx is None) == (dst_vmx is None):
         raise click.UsageError("exactly one of SOURCE and DEST must be a guest path VMX:PATH")
+    # vmrun's "A file was not found" does not say which side: check the host's first.
     if src_vmx is not None:
+        require_parent_dir(app.host, dst_path)
         open_guest(app, src_vmx).copy_from(src_path, dst_path)
     else:
+        require_host_file(app.host, src_path)
         open_guest(app, dst_vmx or "").copy_to(src_path, dst_path)
 
 

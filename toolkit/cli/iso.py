@@ -12,6 +12,7 @@ from typing import IO
 import click
 
 from toolkit.cli.app import App, pass_app
+from toolkit.cli.hostpaths import require_parent_dir
 from toolkit.cli.output import emit_json
 from toolkit.iso import read_settings_iso, settings_iso
 
@@ -33,6 +34,7 @@ def build(app: App, settings_json: IO[bytes], out_iso: str) -> None:
         raise click.ClickException(f"{settings_json.name} is not valid JSON: {exc}") from exc
     if not isinstance(settings, dict):
         raise click.ClickException(f"{settings_json.name} must hold a JSON object")
+    require_parent_dir(app.host, out_iso)
     app.host.write_bytes(out_iso, settings_iso(settings))
 
 

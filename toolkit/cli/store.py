@@ -14,11 +14,13 @@ from cpi.ids import Cid, DiskCid, SnapshotCid
 from cpi.orphans import Orphan, cid_of, find_orphans, remove_orphan
 from cpi.store import DISKS, SNAPSHOTS, Store
 from toolkit.cli.app import App, pass_app
+from toolkit.cli.hostpaths import require_dir_if_present
 from toolkit.cli.output import emit_rows
 
 STORE = click.argument("root", metavar="STORE_PATH", envvar="VMTK_STORE")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 LOCK_WAIT = 30.0
+STORE_WHAT = "CPI store directory, the CPI's vm_store_path"
 PAIRED: dict[str, type[Cid]] = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}
 
 
@@ -33,6 +35,7 @@ def group() -> None:
 @pass_app
 def list_(app: App, root: str, as_json: bool) -> None:
     """List the stemcells, VMs, disks and snapshots in the store."""
+    require_dir_if_present(app.host, root, STORE_WHAT)
     store = Store(app.host, root, lock_timeout=LOCK_WAIT)
     rows = [{"kind": "stemcell", "cid": str(c), "path": store.stemcell_dir(c)} for c in store.stemcell_cids()]
     rows += [{"kind": "vm", "cid": str(c), "path": store.vm_dir(c)} for c in store.vm_cids()]
@@ -54,6 +57,7 @@ def gc(app: App, root: str, delete: bool, as_json: bool) -> None:
     creation in progress looks unfinished too. Each entry is checked again
     under its resource's lock just before it is removed.
     """
+    require_dir_if_present(app.host, root, STORE_WHAT)
     store = Store(app.host, root, lock_timeout=LOCK_WAIT)
     rows = [_row(orphan, _act(store, orphan) if delete else "would remove") for orphan in find_orphans(store)]
     if as_json:
