@@ -20,6 +20,7 @@ from cpi.store import Store
 from toolkit.errors import ToolkitError
 from toolkit.runner import LocalRunner
 from toolkit.sim import SimHost
+from toolkit.sim.host import AgentStatus
 from toolkit.sim.state import Power
 from toolkit.vmx import Vmx
 
@@ -85,14 +86,18 @@ def vm_dirs(store: Path) -> list[Path]:
 
 
 def inconsistencies(store: Path, host: SimHost) -> list[str]:
-    """VMs BOSH would find broken: not running, or settings that disagree with the .vmx."""
+    """VMs BOSH would find broken: not running, an agent that rejected its settings, or settings that
+    disagree with the .vmx."""
     found = half_written(store)
     for directory in vm_dirs(store):
         vmx = directory / f"{directory.name}.vmx"
         if not vmx.exists():
             continue  # reported by leaks() as an interrupted create
-        if host.vm(str(vmx)).power is not Power.RUNNING:
+        view = host.vm(str(vmx))
+        if view.power is not Power.RUNNING:
             found.append(f"{vmx}: exists but is not running")
+        if view.agent.status is AgentStatus.FAILED:  # settings unreadable, MACs not matching, ...
+            found.append(f"{vmx}: the agent rejected its settings: {view.agent.reason}")
         announced = set(_announced_disks(directory / "env.json"))
         if announced != set(attached_disks(vmx)):
             found.append(f"{directory}/env.json announces {sorted(announced)}, the .vmx has {sorted(attached_disks(vmx))}")

@@ -27,6 +27,7 @@ from tests.cpi.conftest import MANUAL
 from tests.reliability.leaks import attached_disks, half_written, held_locks, leaks, vm_dirs
 from tests.reliability.procs import BIN, Site, kill_after
 from toolkit.sim import SimHost
+from toolkit.sim.host import AgentStatus
 from toolkit.sim.state import Power
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_process, pytest.mark.timeout(600)]
@@ -50,6 +51,7 @@ class Tally:
     failed_recoveries: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     wrong_disks: list[str] = field(default_factory=list)
+    agent_failures: list[str] = field(default_factory=list)  # VMs whose settings the simulated agent rejects
     left_off: set[str] = field(default_factory=set)  # VMs found off after recovery (a restart a kill cut short)
 
 
@@ -142,6 +144,8 @@ def check(world: World, tally: Tally) -> None:
             tally.wrong_disks.append(f"{vm}: .vmx attaches {attached_disks(vmx)}, BOSH believes {disk}")
         if vmx.exists() and host.vm(str(vmx)).power is not Power.RUNNING:
             tally.left_off.add(vm)
+        if vmx.exists() and host.vm(str(vmx)).agent.status is AgentStatus.FAILED:
+            tally.agent_failures.append(f"{vm}: the agent rejected its settings: {host.vm(str(vmx)).agent.reason}")
 
 
 def crash_loop(root: Path) -> Tally:
@@ -172,6 +176,7 @@ def test_kill_9_at_random_points_then_recover(tmp_path: Path) -> None:
     print(f"\ncrash loop: {tally.runs} runs, killed mid-way {tally.killed}, half-written "
           f"{len(tally.half_written)}, held locks {len(tally.held_locks)}, failed recoveries "
           f"{len(tally.failed_recoveries)}, leaks {len(tally.leaks)}, wrong disks {len(tally.wrong_disks)}, "
+          f"agents rejecting their settings {len(tally.agent_failures)}, "
           f"VMs left powered off after recovery {len(tally.left_off)}")
     assert sum(tally.killed.values()) >= KILLS and min(tally.killed.values()) >= EACH_KILLS, tally
     assert tally.half_written == []  # every .vmx and record parsed right after every kill
@@ -179,4 +184,5 @@ def test_kill_9_at_random_points_then_recover(tmp_path: Path) -> None:
     assert tally.failed_recoveries == []  # ...and every follow-up call got them within LOCK_TIMEOUT
     assert tally.leaks == []
     assert tally.wrong_disks == []
+    assert tally.agent_failures == []
     assert tally.left_off == set()  # the retry finished every restart a kill cut short (restart-pending marker)
