@@ -4,6 +4,15 @@ Renders an argv list into the one command string an SSH server runs (POSIX
 ``sh`` quoting, or Windows cmd.exe + C-runtime quoting for Win32-OpenSSH) and
 collects a command's exit code and output over a paramiko channel, enforcing the
 timeout. Must not open connections or interpret output.
+
+A Windows line is read twice: first by cmd.exe, which toggles its quote state on
+every ``"`` (also on the ``\\"`` the C runtime reads as a literal quote) and treats
+``& | < > ( ) ^ !`` as operators outside its quotes, then by the program's C
+runtime, which rebuilds argv. Each argument is quoted for the C runtime, then every
+metacharacter that falls outside cmd's quotes is escaped with ``^`` (which cmd
+removes), and an argument's closing quote is escaped too when cmd is outside its
+quotes there, so cmd is outside its quotes between arguments. ``%`` cannot be
+escaped inside cmd's quotes, so arguments holding it are refused.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from toolkit.sshtarget import HostPlatform
 
 # cmd.exe treats these specially outside double quotes; quoting the argument neutralises them.
 _CMD_SPECIAL = re.compile(r'[\s&|<>^()",;=!]')
+# What cmd.exe reads as an operator outside its quotes, unless escaped with '^'.
+_CMD_METACHARACTERS = frozenset("()<>&|^!")
 _POLL_SECONDS = 0.1
 
 
@@ -29,6 +40,21 @@ def quote_argv(argv: Sequence[str], platform: HostPlatform) -> str:
     """The command string for ``argv`` on a host of ``platform``."""
     if platform is not HostPlatform.WINDOWS:
         return shlex.join(argv)
+    # cmd /c strips the first and last quote of a line that starts with one, so wrap the whole line.
+    return '"' + cmd_arguments(argv) + '"'
+
+
+def cmd_arguments(argv: Sequence[str]) -> str:
+    """``argv`` as one cmd.exe command: C-runtime quoted, cmd metacharacters escaped.
+
+    cmd is outside its quotes at the end, so redirections or ``&`` may follow.
+    """
+    refuse_unpassable(argv)
+    return " ".join(_cmd_escape(quote_windows_arg(arg)) for arg in argv)
+
+
+def refuse_unpassable(argv: Sequence[str]) -> None:
+    """``SshError`` for an argument that cmd.exe would change whatever the quoting."""
     for position, arg in enumerate(argv):
         if "%" in arg or "\n" in arg or "\r" in arg:
             # cmd.exe expands %VAR% even inside quotes and has no escape that works there;
@@ -38,8 +64,6 @@ def quote_argv(argv: Sequence[str], platform: HostPlatform) -> str:
                 f"argument {position} of {argv[0]!r} contains '%' or a line break, which cannot be "
                 "passed to a Windows host over SSH"
             )
-    # cmd /c strips the first and last quote of a line that starts with one, so wrap the whole line.
-    return '"' + " ".join(quote_windows_arg(arg) for arg in argv) + '"'
 
 
 def quote_windows_arg(arg: str) -> str:
@@ -57,6 +81,26 @@ def quote_windows_arg(arg: str) -> str:
             out.append("\\" * slashes + char)
         slashes = 0
     out.append("\\" * (2 * slashes) + '"')
+    return "".join(out)
+
+
+def _cmd_escape(quoted: str) -> str:
+    """Caret-escape what cmd.exe would see outside its quotes in one C-runtime quoted argument.
+
+    cmd starts the argument outside its quotes and toggles on every '"'. A literal quote
+    (``\\"``) flips cmd's state without ending the C runtime's quoted text, so the text after
+    it is exposed to cmd: its metacharacters get a '^'. If cmd is outside at the closing
+    quote, that quote is escaped (``^"``: the C runtime still sees it, cmd does not toggle),
+    so the next argument starts outside cmd's quotes again.
+    """
+    out, inside = [], False
+    for position, char in enumerate(quoted):
+        last = position == len(quoted) - 1
+        if not inside and (char in _CMD_METACHARACTERS or (char == '"' and last)):
+            out.append("^")
+        elif char == '"':
+            inside = not inside
+        out.append(char)
     return "".join(out)
 
 

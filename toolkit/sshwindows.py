@@ -15,7 +15,7 @@ import base64
 from collections.abc import Sequence
 
 from toolkit.errors import SshError
-from toolkit.sshcommand import quote_windows_arg
+from toolkit.sshcommand import cmd_arguments
 
 OUT, ERR, CODE = "out.txt", "err.txt", "code.txt"
 
@@ -26,7 +26,7 @@ def detached_command(argv: Sequence[str], folder: str) -> str:
         if "!" in arg:
             # The wrapper needs cmd's delayed expansion (!errorlevel!), which would eat '!'.
             raise SshError(f"argument {position} of {argv[0]!r} contains '!', which cannot be passed here")
-    inner = " ".join(quote_windows_arg(arg) for arg in argv)
+    inner = cmd_arguments(argv)  # refuses '%'; leaves cmd outside its quotes for the redirections
     files = {name: f"{folder}\\{name}" for name in (OUT, ERR, CODE)}
     line = (
         f'cmd.exe /d /v:on /c "{inner} > "{files[OUT]}" 2> "{files[ERR]}" '

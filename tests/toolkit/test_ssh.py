@@ -1,4 +1,4 @@
-"""The SSH runner against a real OpenSSH server on 127.0.0.1."""
+"""The SSH runner against a real OpenSSH server on 127.0.0.1, and Windows command lines against an emulation of cmd.exe and the C runtime."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from tests.support.sshd import Sshd, start_sshd_with_every_host_key_type, stop_sshd
 from toolkit.errors import (
@@ -244,7 +247,8 @@ def test_bad_private_key_text_is_not_echoed() -> None:
         (["C:\\Program Files (x86)\\VMware\\VMware Workstation\\vmrun.exe", "-T", "ws", "list"],
          '""C:\\Program Files (x86)\\VMware\\VMware Workstation\\vmrun.exe" -T ws list"'),
         (["vmrun.exe", "start", "C:\\vms\\a b\\a b.vmx", "nogui"], '"vmrun.exe start "C:\\vms\\a b\\a b.vmx" nogui"'),
-        (["x", 'a"b', "c&d"], '"x "a\\"b" "c&d""'),
+        (["x", 'a"b', "c&d"], '"x "a\\"b^" "c&d""'),
+        (["vmrun", "-gp", 'pa"ss&x'], '"vmrun -gp "pa\\"ss^&x^""'),
         (["x", "trailing\\ slash\\"], '"x "trailing\\ slash\\\\""'),
     ],
 )
@@ -276,3 +280,132 @@ def test_windows_detached_refuses_bang() -> None:
 
     with pytest.raises(SshError, match="!"):
         detached_command(["vmrun", "-gp", "pa!ss"], "C:\\T")
+
+
+# --- an emulation of how Windows reads a command line: cmd.exe /c, then the C runtime ---
+
+CMD_SEPARATORS = "&|<>"  # an unescaped one outside quotes ends the command or redirects it
+CMD_EXPOSED = "()!"  # blocks and delayed expansion: never left unescaped outside quotes
+
+
+@dataclass(frozen=True)
+class CmdPiece:
+    """What cmd.exe makes of the text up to a separator: the text it hands on, and what it saw bare."""
+
+    text: str
+    exposed: str
+
+
+def cmd_c(line: str) -> str:
+    """``cmd /c LINE`` on a line starting with a quote: the first and the last quote are stripped."""
+    assert line.startswith('"')
+    last = line.rindex('"')
+    return line[1:last] + line[last + 1:]
+
+
+def cmd_phase(line: str) -> list[CmdPiece]:
+    """cmd.exe's special-character phase: every '"' toggles quoting (and stays); outside quotes
+    '^' removes itself and makes the next character literal, and & | < > separate commands."""
+    pieces, text, exposed, inside, position = [], [], [], False, 0
+    while position < len(line):
+        char = line[position]
+        position += 1
+        if char == '"':
+            inside = not inside
+        elif not inside and char == "^":
+            assert position < len(line), "a trailing caret continues the line"
+            char = line[position]
+            position += 1
+        elif not inside and char in CMD_SEPARATORS:
+            pieces.append(CmdPiece("".join(text), "".join(exposed)))
+            text, exposed = [], []
+            continue
+        elif not inside and char in CMD_EXPOSED:
+            exposed.append(char)
+        text.append(char)
+    return [*pieces, CmdPiece("".join(text), "".join(exposed))]
+
+
+def crt_argv(line: str) -> list[str]:
+    """The MS C runtime's (and CommandLineToArgvW's) argv: the program name up to a space or
+    between quotes, then 2n backslashes + '"' give n backslashes and toggle quoting, 2n+1
+    backslashes + '"' give n backslashes and a literal '"', other backslashes are literal."""
+    line = line.lstrip(" \t")
+    if line.startswith('"'):
+        end = line.find('"', 1)
+        end = len(line) if end < 0 else end
+        argv, position = [line[1:end]], end + 1
+    else:
+        end = min((i for i in (line.find(" "), line.find("\t")) if i >= 0), default=len(line))
+        argv, position = [line[:end]], end
+    while True:
+        while position < len(line) and line[position] in " \t":
+            position += 1
+        if position >= len(line):
+            return argv
+        arg, position = _crt_arg(line, position)
+        argv.append(arg)
+
+
+def _crt_arg(line: str, position: int) -> tuple[str, int]:
+    out, inside = [], False
+    while position < len(line) and (inside or line[position] not in " \t"):
+        char = line[position]
+        if char == "\\":
+            slashes = len(line[position:]) - len(line[position:].lstrip("\\"))
+            position += slashes
+            if position < len(line) and line[position] == '"':
+                out.append("\\" * (slashes // 2) + ('"' if slashes % 2 else ""))
+                position += slashes % 2
+            else:
+                out.append("\\" * slashes)
+        elif char == '"':
+            if inside and line[position + 1:position + 2] == '"':  # "" inside quotes: a literal quote
+                out.append('"')
+                position += 1
+            else:
+                inside = not inside
+            position += 1
+        else:
+            out.append(char)
+            position += 1
+    return "".join(out), position
+
+
+def test_the_emulation_reads_known_lines_as_windows_does() -> None:
+    assert crt_argv('"C:\\a b\\x.exe" a\\\\"b c" d\\\\\\"e "" \\\\') == ["C:\\a b\\x.exe", "a\\b c", 'd\\"e', "", "\\\\"]
+    assert cmd_phase('a "b&" c^&d & e') == [CmdPiece('a "b&" c&d ', ""), CmdPiece(" e", "")]
+    # The line that used to be sent for -gp 'pa"ss&x': cmd cut it at the '&'.
+    assert [p.text for p in cmd_phase(cmd_c('"vmrun -gp "pa\\"ss&x""'))] == ['vmrun -gp "pa\\"ss', 'x"']
+
+
+PROGRAMS = st.text(st.sampled_from("abcXYZ019 ._-:\\()"), min_size=1).filter(lambda p: p.strip(" ") == p and
+                                                                           not p.endswith("\\"))
+ARGUMENTS = st.lists(st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="%")))
+
+
+@given(PROGRAMS, ARGUMENTS)
+@example("vmrun", ["-gp", 'pa"ss&x'])
+@example("vmrun", ['"', '""&', '\\"^', "a b\\", "(x)!|<>"])
+def test_windows_command_lines_reach_the_program_intact(program: str, args: list[str]) -> None:
+    argv = [program, *args]
+    pieces = cmd_phase(cmd_c(quote_argv(argv, HostPlatform.WINDOWS)))
+    assert [p.exposed for p in pieces] == [""], "cmd.exe would split, redirect or expand this line"
+    assert crt_argv(pieces[0].text) == argv
+
+
+@given(PROGRAMS, ARGUMENTS.map(lambda args: [a.replace("!", "") for a in args]))
+@example("vmrun", ["-vp", 'pa"ss&x', "nogui"])
+def test_windows_detached_command_lines_reach_the_program_intact(program: str, args: list[str]) -> None:
+    import base64
+    import re
+
+    from toolkit.sshwindows import detached_command
+
+    script = base64.b64decode(detached_command([program, *args], "C:\\T").split()[-1]).decode("utf-16-le")
+    line = re.search(r"CommandLine='cmd.exe /d /v:on /c (.*)'; CurrentDirectory", script, re.DOTALL)
+    assert line is not None
+    pieces = cmd_phase(cmd_c(line[1].replace("''", "'")))
+    # The program, then > out, 2> err, & echo, > code: nothing of the arguments splits the line.
+    assert len(pieces) == 5 and pieces[0].exposed == "" and pieces[3].text.strip() == "echo !errorlevel!"
+    assert crt_argv(pieces[0].text) == [program, *args]
