@@ -89,6 +89,7 @@ def stream_input(cache: Path) -> Path:
     """``.bench/stream-1g.vmdk``: 1 GiB of ``DiskContent`` as streamOptimized, built once."""
     path = cache / "stream-1g.vmdk"
     if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         with open(partial, "wb") as dst:
             write_stream_optimized(DiskContent(GIB), dst, GIB)  # type: ignore[arg-type]

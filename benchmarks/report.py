@@ -125,7 +125,9 @@ def _wall(life: LifecycleResult) -> list[str]:
             *table(["call", "ours", "reference pattern"], rows),
             (f"**Reference pattern / ours: {ratio:.2f}x** (median of the per-run ratios "
             f"{', '.join(f'{x:.2f}' for x in life.ratios)}). Target: faster than the reference, "
-            f"{met(ratio > 1)}."), "",
+            f"{met(ratio > 1)}. Host costs are scaled (see the cost model) but both CPIs' poll "
+            "intervals are not, so the ratio mixes scaled costs with unscaled waits: it is not the figure a "
+            "real host would give (`--scale 1` measures that, at about 2.5 times the run time)."), "",
             (f"ovftool runs of the replay whose cost was slept by the replay rather than by `ovftool-sim` "
             f"(its model had not landed, or it made no file): {charged}."), ""]  # fmt: skip
 
