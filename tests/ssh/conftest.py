@@ -122,14 +122,19 @@ class RemoteCpi:
         path.chmod(0o600)
         return path
 
-    def start(self, method: str, *arguments: Any) -> subprocess.Popen[bytes]:
+    def start(self, method: str, *arguments: Any, tmpdir: Path | None = None) -> subprocess.Popen[bytes]:
+        """The CPI running one call; with ``tmpdir``, its temp files go there (TMPDIR)."""
         body = {"method": method, "arguments": list(arguments), "api_version": 2,
                 "context": {"director_uuid": "d-1", "request_id": "cpi-424242"}}
         request = self.folder / "request.json"
         request.write_text(json.dumps(body))
+        env = _clean_env()
+        if tmpdir is not None:
+            tmpdir.mkdir(parents=True, exist_ok=True)
+            env["TMPDIR"] = str(tmpdir)
         with request.open("rb") as stdin:
             return subprocess.Popen([str(EXECUTABLE), str(self.config_path())], stdin=stdin,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_clean_env())
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
     def finish(self, process: subprocess.Popen[bytes]) -> tuple[dict[str, Any], str]:
         """The one JSON response (exit 0 always) and the CPI's stderr log."""

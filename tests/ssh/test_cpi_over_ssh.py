@@ -8,16 +8,16 @@ import os
 import socket
 import subprocess
 import tarfile
-import tempfile
 import time
-from collections.abc import Callable
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
 from tests.cpi.conftest import ENV, MANUAL, STEMCELL_CDROM
 from tests.ssh.conftest import MBUS_SECRET, ObservedSshd, RemoteCpi, make_remote
+from tests.support.sshd import secret_part
 from toolkit.sim import AgentStatus
 
 pytestmark = pytest.mark.real_process
@@ -85,10 +85,9 @@ def test_lifecycle_over_ssh_one_connection_per_call(remote: RemoteCpi) -> None:
 
 
 def assert_no_secrets(remote: RemoteCpi, logs: list[str]) -> None:
-    key = remote.tunnel["private_key"]
-    body = "".join(str(key).splitlines()[1:-1])  # the key's base64 without its armour lines
+    secret = secret_part(str(remote.tunnel["private_key"]))  # this key's own, not every key's header
     for text in logs:
-        assert body[:40] not in text.replace("\n", "") and MBUS_SECRET not in text
+        assert secret not in text and MBUS_SECRET not in text
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
@@ -143,7 +142,7 @@ def test_ssh_failures_are_cloud_errors_saying_what_to_do(
     for text in says:
         assert text in response["error"]["message"], response["error"]
     assert_no_secrets(remote, [stderr, json.dumps(response)])
-    assert private[40:80] not in stderr + json.dumps(response)
+    assert secret_part(private) not in stderr + json.dumps(response)
 
 
 def test_bad_ssh_settings_are_a_cpi_error_listing_every_problem(sshd: ObservedSshd, tmp_path: Path) -> None:
@@ -208,28 +207,34 @@ def test_an_import_cut_off_by_a_dropped_connection_never_counts_and_is_redone(re
 
 def test_the_private_key_is_never_on_a_command_line_in_a_log_or_in_a_file(remote: RemoteCpi, tmp_path: Path) -> None:
     started = time.time()
-    key = str(remote.tunnel["private_key"])
-    body = "".join(key.splitlines()[1:-1])[:60].encode()
-    process = remote.start("create_vm", "agent-key", make_template(remote), {"disk": 64}, MANUAL, [], ENV)
+    secret = secret_part(str(remote.tunnel["private_key"]))
+    # Temp files of the CPI (its TMPDIR) and of the "remote" host (temp_dir) land in this
+    # test's own directories, which are all that is scanned: other tests' keys are not ours.
+    (tmp_path / "host-tmp").mkdir()
+    remote.tunnel["temp_dir"] = str(tmp_path / "host-tmp")
+    process = remote.start("create_vm", "agent-key", make_template(remote), {"disk": 64}, MANUAL, [], ENV,
+                           tmpdir=tmp_path / "cpi-tmp")
     cmdline = Path(f"/proc/{process.pid}/cmdline")
     wait_for(lambda: b"cpi.json" in cmdline.read_bytes())  # exec'd (interpreter, script, config)
     argv = cmdline.read_bytes().split(b"\0")[:-1]
     assert argv[-1] == str(remote.folder / "cpi.json").encode() and argv[-2].endswith(b"bosh-vmrun-cpi")
+    assert not any(secret.encode() in arg for arg in argv)
     response, stderr = remote.finish(process)
     assert response["error"] is None, stderr[-3000:]
     assert_no_secrets(remote, [stderr, json.dumps(response)])
     assert (remote.folder / "cpi.json").stat().st_mode & 0o077 == 0
-    assert [str(p) for p in _files_holding(body, since=started, skip=(remote.folder / "cpi.json",))] == []
+    folders = (tmp_path, remote.sshd.log.parent)  # the store, the sim home, both temp dirs; sshd's logs
+    holding = _files_holding(secret.encode(), folders, since=started, skip=(remote.folder / "cpi.json",))
+    assert [str(p) for p in holding] == []
 
 
-def _files_holding(needle: bytes, *, since: float, skip: tuple[Path, ...]) -> list[Path]:
-    """Files under the temp dir changed since ``since`` that contain ``needle``."""
+def _files_holding(needle: bytes, folders: Iterable[Path], *, since: float, skip: tuple[Path, ...]) -> list[Path]:
+    """Files under ``folders`` changed since ``since`` that contain ``needle`` (symbolic links, such as
+    the simulated guest's, are not followed: what they point to is scanned where it is, if ours)."""
     found = []
-    for folder, _dirs, names in os.walk(tempfile.gettempdir()):  # other processes' dirs may vanish: skipped
-        for path in (Path(folder, name) for name in names):
-            try:
+    for top in folders:
+        for folder, _dirs, names in os.walk(top):
+            for path in (Path(folder, name) for name in names if not Path(folder, name).is_symlink()):
                 if path not in skip and path.stat().st_mtime >= since and needle in path.read_bytes():
                     found.append(path)
-            except OSError:  # vanished or unreadable while walking: not ours
-                continue
     return found
