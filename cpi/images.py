@@ -12,13 +12,16 @@ the next import of the same image removes such leftovers (it holds the image's
 lock, so they cannot belong to a live import) and redoes it. The copy goes when
 the last stemcell made from it is deleted. Player cannot clone: there each
 stemcell is imported directly, as in local mode. This module never starts VMs
-and is not used when the host is local.
+and is not used when the host is local. Its names (``DIGEST``, ``STAGING``,
+``lock_name``) and ``digests_in_use`` are also how ``cpi.orphans`` tells a
+copy in use, or an import under way, from an orphan.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import uuid
 from typing import TYPE_CHECKING
 
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 IMAGES = ".images"
 IMAGE_VMX = "image.vmx"
 IMAGE_REF = "image.sha256"  # in a stemcell's directory: the image it was cloned from
+DIGEST = re.compile(r"[0-9a-f]{64}")  # ``.images/<sha256>``: an imported image
+STAGING = re.compile(r"(?P<digest>[0-9a-f]{64})\.tmp-[0-9a-f]{8}")  # an import under way (or cut off)
 _CHUNK = 1 << 20
 
 
@@ -51,7 +56,7 @@ class ImageCache:
             _import(self.store.runner, image_path, self.store.stemcell_vmx(cid), cid.name, self.ovftool)
             return
         digest = self.digest(image_path)
-        with self.store.lock(_lock_name(digest)):
+        with self.store.lock(lock_name(digest)):
             source = self._imported(image_path, digest)
             self.vmrun.clone(source, self.store.stemcell_vmx(cid), CloneKind.FULL, name=cid.name)
             self.store.runner.write_bytes(self.store.join(cid.name, IMAGE_REF), digest.encode())
@@ -68,18 +73,15 @@ class ImageCache:
         """After a stemcell is gone: remove its image's copy unless another stemcell came from it."""
         if digest is None:
             return
-        with self.store.lock(_lock_name(digest)):
-            if any(self.image_of(other) == digest for other in self.store.stemcell_cids()):
+        with self.store.lock(lock_name(digest)):
+            if digest in digests_in_use(self.store):
                 return
             self.store.runner.remove_tree(self.store.join(IMAGES, digest))
             log.info("image %s: no stemcell uses it any more, removed from the host", digest)
-        self.store.runner.remove(self.store.join(LOCKS, _lock_name(digest) + ".lock"))
+        self.store.runner.remove(self.store.join(LOCKS, lock_name(digest) + ".lock"))
 
     def image_of(self, cid: StemcellCid) -> str | None:
-        try:
-            return self.store.runner.read_bytes(self.store.join(cid.name, IMAGE_REF)).decode().strip()
-        except (HostFileNotFound, UnicodeDecodeError):  # no record: not made from a cached image
-            return None
+        return image_of(self.store, cid)
 
     def _imported(self, image_path: str, digest: str) -> str:
         runner, final = self.store.runner, self.store.join(IMAGES, digest)
@@ -87,7 +89,7 @@ class ImageCache:
             log.info("image %s is already on the host: nothing to upload", digest)
             return str(runner.path.join(final, IMAGE_VMX))
         self._sweep(digest)
-        staging = self.store.ensure_dir(IMAGES, f"{digest}.tmp-{uuid.uuid4().hex[:8]}")
+        staging = self.store.ensure_dir(IMAGES, f"{digest}.tmp-{uuid.uuid4().hex[:8]}")  # see STAGING
         try:
             _import(runner, image_path, runner.path.join(staging, IMAGE_VMX), "image-" + digest[:12], self.ovftool)
             runner.rename(staging, final)
@@ -103,13 +105,28 @@ class ImageCache:
         except HostFileNotFound:
             return
         for name in names:
-            if name.startswith(f"{digest}.tmp-"):
+            staged = STAGING.fullmatch(name)
+            if staged and staged["digest"] == digest:
                 log.info("removing %s, left by an interrupted import", name)
                 self.store.runner.remove_tree(self.store.join(IMAGES, name))
 
 
-def _lock_name(digest: str) -> str:
+def lock_name(digest: str) -> str:
+    """The store lock an import of ``digest`` (and the removal of its copy) holds throughout."""
     return f"image-{digest[:32]}"
+
+
+def image_of(store: Store, cid: StemcellCid) -> str | None:
+    """The digest of the image stemcell ``cid`` was cloned from; ``None`` if not made from one."""
+    try:
+        return store.runner.read_bytes(store.join(cid.name, IMAGE_REF)).decode().strip()
+    except (HostFileNotFound, UnicodeDecodeError):  # no record: not made from a cached image
+        return None
+
+
+def digests_in_use(store: Store) -> set[str]:
+    """The images some stemcell in ``store`` was cloned from: their copies must stay."""
+    return {digest for cid in store.stemcell_cids() if (digest := image_of(store, cid)) is not None}
 
 
 def _import(runner: Runner, image_path: str, vmx: str, name: str, ovftool: Ovftool | None) -> None:
