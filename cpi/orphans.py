@@ -7,8 +7,16 @@ record (or records without their file), lock files of CIDs that no longer
 exist, stemcells marked deleted whose last linked clone is gone, and names no
 CID can own. Removing one takes the lock of the CID its name claims (the lock
 every CPI call on that resource holds) and checks again under it, so it never
-races a call that holds the lock. Imports and disk creations do not hold a lock
-while they write, so removal is meant for a store no CPI call is using.
+races a call that holds the lock. Stemcell imports in local mode and disk
+creations do not hold a lock while they write, so removal is meant for a store
+no CPI call is using.
+
+The image cache of SSH mode (``.images``, see ``cpi.images``) is judged by
+``cpi.images``' own names and rules: a copy no stemcell was cloned from, and an
+import's staging directory, are orphans only while no import holds the image's
+lock. That lock is tried without waiting (an import lasts as long as an upload):
+held, the entry is skipped when finding and kept when removing. Trying it is the
+one thing finding does besides reading (it may create the lock's file).
 
 The layout itself is ``cpi.store``'s; this module must never remove anything a
 live stemcell, VM, disk or snapshot owns, and never runs vmrun.
@@ -16,16 +24,19 @@ live stemcell, VM, disk or snapshot owns, and never runs vmrun.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cpi.errors import CpiError
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
+from cpi.images import DIGEST, IMAGES, STAGING, digests_in_use, lock_name
 from cpi.stemcells import Stemcells
 from cpi.store import DELETED_MARKER, DISKS, LOCKS, SNAPSHOTS, Store
+from toolkit.errors import LockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +58,8 @@ class OrphanKind(str, enum.Enum):
     RECORD_WITHOUT_DISK = "record-without-disk"
     STALE_LOCK = "stale-lock"
     DELETED_STEMCELL = "deleted-stemcell"
+    UNUSED_IMAGE = "unused-image"
+    INTERRUPTED_IMPORT = "interrupted-import"
 
 
 REASONS: dict[OrphanKind, str] = {
@@ -57,7 +70,10 @@ REASONS: dict[OrphanKind, str] = {
     OrphanKind.RECORD_WITHOUT_DISK: "its .vmdk is missing",
     OrphanKind.STALE_LOCK: "the lock of a resource that no longer exists",
     OrphanKind.DELETED_STEMCELL: "deleted by BOSH and no linked clone uses it any more",
+    OrphanKind.UNUSED_IMAGE: "no stemcell uses this image",
+    OrphanKind.INTERRUPTED_IMPORT: "left by an interrupted image import",
 }
+IMAGE_KINDS = frozenset({OrphanKind.UNUSED_IMAGE, OrphanKind.INTERRUPTED_IMPORT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +90,7 @@ class Orphan:
 def find_orphans(store: Store) -> list[Orphan]:
     """Everything in ``store`` that no live resource owns, in a stable order."""
     found = list(_top_level(store))
+    found += _images(store, _importing)
     for folder, kind in PAIRED.items():
         found += _unpaired(store, folder, kind)
     found += _stale_locks(store)
@@ -85,6 +102,8 @@ def remove_orphan(store: Store, orphan: Orphan) -> bool:
     if orphan.kind is OrphanKind.DELETED_STEMCELL and isinstance(orphan.owner, StemcellCid):
         Stemcells(store).collect(orphan.owner)  # the CPI's own removal, under the stemcell's lock
         return not store.runner.exists(orphan.path)
+    if orphan.kind in IMAGE_KINDS:
+        return _remove_image(store, orphan)
     if orphan.owner is None:
         _remove_path(store, orphan.path)
         return True
@@ -98,12 +117,30 @@ def remove_orphan(store: Store, orphan: Orphan) -> bool:
     return True
 
 
+def _remove_image(store: Store, orphan: Orphan) -> bool:
+    """Under the image's import lock, taken without waiting: an import under way keeps it."""
+    digest = _digest_of(store.runner.path.basename(orphan.path))
+    if digest is None:  # not a name find_orphans gives an image orphan
+        return False
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(_no_wait(store).lock(lock_name(digest)))
+        except LockTimeout:
+            log.info("%s: an import of this image is under way: kept", orphan.path)
+            return False
+        if orphan not in list(_images(store, _never)):
+            log.info("%s is no longer an orphan: kept", orphan.path)
+            return False
+        _remove_path(store, orphan.path)
+    return True
+
+
 # --- finding ------------------------------------------------------------------------------
 
 
 def _top_level(store: Store) -> Iterator[Orphan]:
     for name in _entries(store, store.root):
-        if name in (DISKS, SNAPSHOTS, LOCKS):
+        if name in (DISKS, SNAPSHOTS, LOCKS, IMAGES):
             continue
         cid = cid_of(name, DIRECTORY_KINDS)
         if cid is None:
@@ -121,6 +158,46 @@ def _inside(store: Store, cid: Cid) -> Iterator[Orphan]:
             yield Orphan(OrphanKind.TEMP_FILE, store.join(cid.name, name), cid)
     if isinstance(cid, StemcellCid) and _unused_deleted(store, cid):
         yield Orphan(OrphanKind.DELETED_STEMCELL, store.join(cid.name), cid)
+
+
+def _images(store: Store, importing: Callable[[Store, str], bool]) -> Iterator[Orphan]:
+    """In the image cache: copies no stemcell was cloned from, and staging directories,
+    unless ``importing`` says an import of that image holds its lock."""
+    names = sorted(_entries(store, store.join(IMAGES)))
+    in_use = digests_in_use(store) if names else set()
+    for name in names:
+        path, digest, staged = store.join(IMAGES, name), _digest_of(name), STAGING.fullmatch(name) is not None
+        if digest is None:
+            yield Orphan(OrphanKind.FOREIGN, path)
+        elif (digest in in_use and not staged) or importing(store, digest):
+            continue
+        else:
+            yield Orphan(OrphanKind.INTERRUPTED_IMPORT if staged else OrphanKind.UNUSED_IMAGE, path)
+
+
+def _digest_of(name: str) -> str | None:
+    """The image an entry of ``.images`` belongs to: its own name, or the one it is staged for."""
+    staged = STAGING.fullmatch(name)
+    if staged:
+        return staged["digest"]
+    return name if DIGEST.fullmatch(name) else None
+
+
+def _importing(store: Store, digest: str) -> bool:
+    """Whether an import of ``digest`` holds its lock now (tried, and let go at once)."""
+    try:
+        with _no_wait(store).lock(lock_name(digest)):
+            return False
+    except LockTimeout:
+        return True
+
+
+def _never(store: Store, digest: str) -> bool:
+    return False  # checking again under the lock, held by the caller
+
+
+def _no_wait(store: Store) -> Store:
+    return Store(store.runner, store.root, lock_timeout=0.0)
 
 
 def _unused_deleted(store: Store, cid: StemcellCid) -> bool:

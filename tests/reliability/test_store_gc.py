@@ -4,11 +4,15 @@ The states are those a kill -9 leaves (see test_crash.py), built directly so
 each case is deterministic: an interrupted create_vm (its directory without a
 .vmx, its lock file), a create killed right after taking its lock, and a live
 VM whose attached disk carries VMware's ``.vmdk.lck`` lock. (The first two
-were defects of the first ``vmtk store gc``, fixed by ``cpi.orphans``.)
+were defects of the first ``vmtk store gc``, fixed by ``cpi.orphans``.) In SSH
+mode, ``vmtk --ssh store gc`` once removed the whole image cache ``.images``
+(and with it an import being staged): a store built by create_stemcell over
+SSH shows it keeps what is in use and under way.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -16,9 +20,12 @@ from typing import Any
 
 import pytest
 
+from cpi.images import IMAGES, lock_name
 from tests.cpi.conftest import Cpi
+from tests.cpi.test_orphans_images import STEMCELL_PROPS, digest_of, make_image, ssh_mode_cpi, ssh_store
 from tests.reliability.leaks import leaks, orphans
 from tests.reliability.procs import BIN
+from tests.support.sshd import Sshd
 
 
 def gc(store: Path) -> str:
@@ -91,3 +98,33 @@ def test_calls_on_cids_that_do_not_exist_leave_nothing(cpi: Cpi, method: str) ->
     response = cpi.raw(method, *ON_UNKNOWN[method])
     assert response["error"] is None or response["error"]["type"] != "Bosh::Clouds::CpiError"
     assert leaks(cpi.store, cpi.host) == []
+
+
+def gc_over_ssh(server: Sshd, store: Path, key: Path, *, delete: bool = True) -> str:
+    """``vmtk --ssh ... store gc``, as run on the director (where the CPI's locks are)."""
+    key.write_text(server.private_key)
+    key.chmod(0o600)
+    argv = [str(BIN / "vmtk"), "--ssh", f"{server.username}@{server.host}:{server.port}", "--ssh-key", str(key),
+            "--ssh-host-key", server.host_public_key, "store", "gc", str(store), *(["--delete"] if delete else [])]
+    return subprocess.run(argv, capture_output=True, timeout=120, check=True).stdout.decode()
+
+
+@pytest.mark.real_process
+def test_gc_over_ssh_keeps_the_image_cache_in_use_and_an_import_under_way(sshd: Sshd, tmp_path: Path) -> None:
+    cpi = ssh_mode_cpi(sshd, tmp_path)
+    image = make_image(tmp_path / "image")
+    stemcell = cpi("create_stemcell", str(image), STEMCELL_PROPS)
+    unused = make_image(tmp_path / "unused", stamp=1)  # its stemcell's delete was cut off before the release
+    shutil.rmtree(cpi.store / f"cs-{cpi('create_stemcell', str(unused), STEMCELL_PROPS)}")
+    images = cpi.store / IMAGES
+    (images / f"{'1' * 64}.tmp-0dead000").mkdir()  # an import cut off by a dropped connection
+    (images / f"{'2' * 64}.tmp-0beef000").mkdir()  # an import under way: it holds the image's lock
+    with ssh_store(cpi) as importer, importer.lock(lock_name("2" * 64)):
+        dry = gc_over_ssh(sshd, cpi.store, tmp_path / "key", delete=False)
+        assert f"{images} " not in dry and "0beef000" not in dry and digest_of(image) not in dry
+        done = gc_over_ssh(sshd, cpi.store, tmp_path / "key")
+    assert f"removed {images / digest_of(unused)}  (no stemcell uses this image)" in done
+    assert f"removed {images / ('1' * 64)}.tmp-0dead000  (left by an interrupted image import)" in done
+    assert sorted(p.name for p in images.iterdir()) == sorted([digest_of(image), f"{'2' * 64}.tmp-0beef000"])
+    vm, _ = cpi.create_vm(stemcell)
+    assert cpi.is_running(vm)
