@@ -27,7 +27,7 @@ import paramiko
 
 from toolkit.clock import Clock, SystemClock
 from toolkit.errors import CommandTimeout, SshConnectionLost, SshError
-from toolkit.runner import Completed, LocalRunner, OutputSink, decode, redact
+from toolkit.runner import Completed, LocalRunner, OutputSink, argv_list, decode, redact
 from toolkit.sshcommand import exec_channel, quote_argv
 from toolkit.sshfiles import SftpFiles
 from toolkit.sshtarget import HostPlatform, SshTarget, load_private_key
@@ -189,6 +189,7 @@ class SshRunner(SftpFiles):
         on_output: OutputSink | None = None,
         detach: bool = False,
     ) -> Completed:
+        argv = argv_list(argv)
         shown = redact(argv)
         log.debug("run on %s: %s", self._target.host, " ".join(shown))
         if detach and self._target.platform is HostPlatform.WINDOWS:

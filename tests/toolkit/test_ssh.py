@@ -120,6 +120,13 @@ def test_locks_exclude_each_other(runner: SshRunner, sshd: Sshd, tmp_path: Path)
                 pass
 
 
+def test_a_command_string_is_refused_before_connecting() -> None:
+    # Port 9 of a TEST-NET address: had it tried to connect, the error would be an SshError.
+    target = SshTarget.from_mapping({"host": "192.0.2.1", "port": 9, "username": "u", "private_key": "k"})
+    with pytest.raises(TypeError, match="argv must be a list of arguments"):
+        SshRunner(target, connect_timeout=0.1).run("vmrun list", timeout=5)  # type: ignore[arg-type]
+
+
 def test_an_unpinned_host_key_is_refused_with_the_key_to_pin(sshd: Sshd) -> None:
     target = SshTarget.from_mapping(sshd.ssh_tunnel(host_public_key=None))
     with pytest.raises(SshError) as caught, SshRunner(target) as ssh:
