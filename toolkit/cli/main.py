@@ -52,7 +52,7 @@ class VmtkGroup(click.Group):
               help="The SSH host's operating system.")
 @click.option("--ssh-insecure-skip-host-key-check", "ssh_insecure", is_flag=True,
               envvar="VMTK_SSH_INSECURE_SKIP_HOST_KEY_CHECK",
-              help="Accept any host key (only on networks you trust).")
+              help="Accept any host key when none is pinned (only on networks you trust).")
 @click.version_option(__version__, prog_name="vmtk")
 @click.pass_context
 def cli(ctx: click.Context, vmrun: str | None, host_type: str | None, guest_user: str | None,
