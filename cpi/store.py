@@ -5,6 +5,7 @@
       cs-<uuid>/*.vmdk               its disk
       cs-<uuid>/stemcell.json        stemcell cloud properties (name, version, ...)
       cs-<uuid>/deleted              marker: delete_stemcell came while linked clones still use it
+      cs-<uuid>/image.sha256         SSH mode: the cached image it was cloned from (cpi.images)
       vm-<uuid>/vm-<uuid>.vmx        a VM (linked clone) and EVERYTHING it owns:
       vm-<uuid>/env.json             agent settings, the source of truth (0600)
       vm-<uuid>/env.iso              the same settings on the CD-ROM image (0600)
@@ -16,6 +17,7 @@
       disks/disk-<uuid>.vmdk         persistent disk (monolithicSparse)
       disks/disk-<uuid>.json         its metadata and the VM it is attached to
       snapshots/snapshot-<uuid>.vmdk point-in-time copy of a disk (+ .json: source disk, metadata)
+      .images/<sha256>/              SSH mode: an uploaded image, kept while a stemcell names it (cpi.images)
       .locks/<name>.lock             cross-process locks (released by the OS if a holder dies)
 
 CIDs are bare UUIDs; the prefixes make every entry's owner obvious, so anything
