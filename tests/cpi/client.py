@@ -2,14 +2,19 @@
 
 ``Cpi`` works on any host object with a ``runner()``: the simulator's ``SimHost``
 (which also has the simulator-only powers: ``calls``, ``configure``, ``make_vm``,
-``vm``) or ``tests.cpi.hosts.RealHost``. It makes no host itself; the fixtures
-in ``tests/cpi/conftest.py`` do.
+``vm``), ``tests.cpi.hosts.SshSimHost`` (the same, reached over SSH) or
+``tests.cpi.hosts.RealHost``. Each request gets a runner of its own, closed
+after it, as each request is a process of its own under BOSH (over SSH: one
+connection per request). It makes no host itself; the fixtures in
+``tests/cpi/conftest.py`` do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +62,8 @@ class Cpi:
                                 "context": {"director_uuid": "d-1", "request_id": "cpi-100001"}}
         if api_version is not None:
             body["api_version"] = api_version
-        response = dispatch(json.dumps(body).encode(), self.build).to_dict()
+        with self.connection() as runner:
+            response = dispatch(json.dumps(body).encode(), lambda request: self.build(request, runner)).to_dict()
         assert set(response) == {"result", "error", "log"} and isinstance(response["log"], str)
         return response
 
@@ -71,10 +77,22 @@ class Cpi:
         assert response["error"] is not None and response["result"] is None, response
         return response["error"]
 
-    def build(self, request: Request):  # type: ignore[no-untyped-def]
+    def build(self, request: Request, runner: Any = None):  # type: ignore[no-untyped-def]
         from cpi.factory import build_cloud
 
-        return build_cloud(self.config, request, runner=self.host.runner(), clock=self.clock)
+        runner = runner if runner is not None else self.host.runner()
+        return build_cloud(self.config, request, runner=runner, clock=self.clock)
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Any]:
+        """The host's runner for one request, closed after it (an SshRunner holds a connection)."""
+        runner = self.host.runner()
+        try:
+            yield runner
+        finally:
+            close = getattr(runner, "close", None)  # local runners hold nothing
+            if close is not None:
+                close()
 
     def calls(self) -> int:
         return len(self.host.calls())
@@ -92,14 +110,16 @@ class Cpi:
     def vmx(self, cid: str) -> Path:
         return self.vm_dir(cid) / f"vm-{cid}.vmx"
 
-    def vmrun(self) -> Vmrun:
-        """vmrun as the CPI under test is configured to run it."""
+    def vmrun(self, runner: Any = None) -> Vmrun:
+        """vmrun as the CPI under test is configured to run it (on ``runner``: one from ``connection()``)."""
         host_type = HostType(self.config.host_type) if self.config.host_type else None
-        return Vmrun(self.host.runner(), binary=self.config.vmrun_bin_path, host_type=host_type, clock=self.clock)
+        runner = runner if runner is not None else self.host.runner()
+        return Vmrun(runner, binary=self.config.vmrun_bin_path, host_type=host_type, clock=self.clock)
 
     def is_running(self, vm: str) -> bool:
-        """Whether ``vmrun list`` shows the VM: the same question on both hosts."""
-        return self.vmrun().is_running(str(self.vmx(vm)))
+        """Whether ``vmrun list`` shows the VM: the same question on every host."""
+        with self.connection() as runner:
+            return self.vmrun(runner).is_running(str(self.vmx(vm)))
 
     def manual(self) -> dict[str, Any]:
         """MANUAL on this host's custom network."""

@@ -1,7 +1,14 @@
-"""Where the CPI lifecycle suite runs: the in-process simulator, or a real VMware host.
+"""Where the CPI lifecycle suite runs: the in-process simulator, the simulator over SSH, or a real VMware host.
 
-The simulator variant always runs. The real variant runs only when both of these
-are set (otherwise it is reported as skipped, with the reason):
+The simulator variant always runs. The ssh variant runs the same CPI in process
+with a ``vmrun.ssh_tunnel`` to the test OpenSSH server on 127.0.0.1
+(``tests/support/sshd.py``), behind which ``vmrun-sim`` is the VMware host
+(``tests/support/sshsim.py``): every vmrun run and every store file goes
+through the CPI's ``SshRunner`` (exec + SFTP), one connection per request as in
+the ``bosh-vmrun-cpi`` process. The simulator's files are local, so tests still
+inspect the store and the simulator's state; it is skipped when no sshd or no
+paramiko is installed. The real variant runs only when both of these are set
+(otherwise it is reported as skipped, with the reason):
 
 - ``VMTK_REAL_VMRUN``: path to vmrun on this machine;
 - ``VMTK_REAL_STEMCELL``: a real vSphere stemcell ``image`` (or the full stemcell
@@ -24,8 +31,8 @@ templates, disks) is stopped and deleted at teardown, even when the test fails.
 
 Tests marked ``needs_sim(reason)`` use simulator-only powers (fault injection,
 the agent view, counting vmrun runs, templates made by ``make_vm``) and are
-skipped on a real host. This module chooses where a test runs; it never changes
-what the test asserts.
+skipped on a real host; over SSH the simulator has them all. This module chooses
+where a test runs; it never changes what the test asserts.
 """
 
 from __future__ import annotations
@@ -36,13 +43,20 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from cpi.config import CpiConfig
+from cpi.factory import host_runner
 from tests.cpi.client import Cpi, make_config
+from tests.support.sshd import Sshd
+from tests.support.sshsim import remote_vmrun
 from toolkit.clock import FakeClock, SystemClock
 from toolkit.errors import ToolkitError
-from toolkit.runner import LocalRunner
+from toolkit.runner import LocalRunner, Runner
 from toolkit.vmrun import StopMode, Vmrun
+
+if TYPE_CHECKING:
+    from toolkit.sim import SimHost, VmView
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +111,41 @@ def simulated_cpi(tmp_path: Path, clock: Any = None, **vmrun: Any) -> Cpi:
     host.configure(boot_delay=0)
     store = tmp_path / "store"
     return Cpi(host, clock, store, make_config(store, **vmrun))
+
+
+@dataclass(frozen=True, slots=True)
+class SshSimHost:
+    """The ``Cpi.host`` of the simulator reached over SSH: the CPI's own runner, the simulator's powers."""
+
+    sim: SimHost  # on the SystemClock, as vmrun-sim behind sshd keeps real time
+    config: CpiConfig
+
+    def runner(self) -> Runner:
+        return host_runner(self.config, self.sim.clock)  # an SshRunner, built as the CPI process builds it
+
+    def calls(self) -> list[dict[str, Any]]:
+        return self.sim.calls()
+
+    def configure(self, **knobs: Any) -> None:
+        self.sim.configure(**knobs)
+
+    def make_vm(self, path: str, **options: Any) -> str:
+        return self.sim.make_vm(path, **options)
+
+    def vm(self, vmx: str) -> VmView:
+        return self.sim.vm(vmx)
+
+
+def ssh_cpi(tmp_path: Path, server: Sshd, **vmrun: Any) -> Cpi:
+    """A Cpi whose VMware host is a fresh vmrun-sim behind ``server``, on the SystemClock (SSH is real I/O)."""
+    from toolkit.sim import SimHost
+
+    clock = SystemClock()
+    sim = SimHost(tmp_path / "sim", clock=clock)
+    sim.configure(boot_delay=0)
+    store = tmp_path / "store"
+    config = make_config(store, **{**remote_vmrun(server, tmp_path / "remote", sim.home.root), **vmrun})
+    return Cpi(SshSimHost(sim, config), clock, store, config)
 
 
 def real_cpi(settings: RealSettings, image: str, store: Path, **vmrun: Any) -> Cpi:
