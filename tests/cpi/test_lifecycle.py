@@ -1,9 +1,18 @@
-"""The CPI lifecycle through JSON requests (contract §5.8 B/C), on the simulator and on a real host.
+"""The CPI lifecycle through JSON requests (contract §5.8 B/C): on the simulator, over SSH and on a real host.
 
-Every test runs twice: on the in-process simulator and on a real VMware host,
-the latter skipped unless ``VMTK_REAL_VMRUN`` and ``VMTK_REAL_STEMCELL`` are set
-(``tests/cpi/hosts.py`` lists the variables). ``needs_sim`` tests use powers only
-the simulator has and say which; their portable halves are separate tests.
+Every test runs on the in-process simulator, on the simulator reached through
+the CPI's SSH runner (a real OpenSSH server on 127.0.0.1; skipped when none is
+installed) and on a real VMware host, the latter skipped unless
+``VMTK_REAL_VMRUN`` and ``VMTK_REAL_STEMCELL`` are set (``tests/cpi/hosts.py``
+lists the variables). ``needs_sim`` tests use powers only the simulator has and
+say which; their portable halves are separate tests.
+
+Over SSH each vmrun run is an SSH exec of a fresh vmrun-sim (a few tenths of a
+second), so only a representative subset runs there: every CPI method this
+module calls, each error path and the run-counting tests; ``not_remote``
+marks the rest with the test that covers the same path over SSH.
+``create_stemcell`` over SSH is tested in ``tests/ssh/test_cpi_over_ssh.py`` and
+``tests/cpi/test_orphans_images.py`` (its image cache).
 """
 
 from __future__ import annotations
@@ -25,6 +34,9 @@ TWO_NETWORKS = {
     "outbound": {"type": "dynamic", "default": ["dns", "gateway"], "cloud_properties": {"type": "nat"}},
 }
 
+CREATE_ENV_COUNTED = "test_create_env_sequence_costs_at_most_12_runs_and_leaves_a_running_agent"
+ROLLBACK_ELSEWHERE = pytest.mark.not_remote("the rollback runs over SSH with 'start' canceled")
+
 
 @pytest.fixture
 def make_cpi(make_host_cpi: Callable[..., Cpi]) -> Callable[..., Cpi]:
@@ -37,6 +49,7 @@ def cpi(make_cpi: Callable[..., Cpi]) -> Cpi:
     return make_cpi()
 
 
+@pytest.mark.not_remote(f"the same sequence runs over SSH in {CREATE_ENV_COUNTED}")
 def test_create_env_sequence_leaves_nothing_behind(cpi: Cpi) -> None:
     cpi("info")
     stemcell = cpi.new_stemcell()
@@ -111,6 +124,7 @@ def test_create_vm_v2_configures_the_clone_and_the_settings_cd(cpi: Cpi) -> None
         assert stat.S_IMODE(os.stat(cpi.vm_dir(vm) / name).st_mode) == 0o600
 
 
+@pytest.mark.not_remote("v1 shapes are made above the runner; create_vm and attach_disk run over SSH elsewhere")
 def test_v1_shapes_cid_only_and_no_hint(cpi: Cpi) -> None:
     stemcell = cpi.new_stemcell()
     vm = cpi.create_vm(stemcell, api_version=1)
@@ -130,12 +144,17 @@ def test_two_networks_get_distinct_lowercase_macs_matching_the_vmx(cpi: Cpi) -> 
     assert cpi.is_running(vm)
 
 
+@pytest.mark.not_remote(
+    "the agent reads the files "
+    "test_two_networks_get_distinct_lowercase_macs_matching_the_vmx checks over SSH"
+)
 @pytest.mark.needs_sim("reads the guest agent's state")
 def test_two_networks_leave_a_running_agent(cpi: Cpi) -> None:
     vm, _networks = cpi.create_vm(cpi.new_stemcell(), networks=TWO_NETWORKS)
     assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
 
 
+@pytest.mark.not_remote("test_things_that_do_not_exist_cost_no_vmrun_run asks the same over SSH")
 def test_deleting_things_that_do_not_exist(cpi: Cpi) -> None:
     answer_things_that_do_not_exist(cpi)
 
@@ -185,8 +204,9 @@ def test_bad_network_is_refused_before_any_vmrun_run(cpi: Cpi) -> None:
     ("verb", "output", "retry"),
     [
         ("start", "Error: The operation was canceled", True),
-        ("clone", "Error: This VM is in use.", True),
-        ("start", "Error: Cannot open VM: x, The virtual machine cannot be found", False),
+        pytest.param("clone", "Error: This VM is in use.", True, marks=ROLLBACK_ELSEWHERE),
+        pytest.param("start", "Error: Cannot open VM: x, The virtual machine cannot be found", False,
+                     marks=ROLLBACK_ELSEWHERE),
     ],
 )
 @pytest.mark.needs_sim("injects vmrun faults")
@@ -220,6 +240,7 @@ def test_delete_stemcell_keeps_the_template_until_its_last_clone_goes(cpi: Cpi) 
 DIRECTOR = {"instance_group": "director", "deployment": "bosh", "index": "0", "name": "bosh/0"}
 
 
+@pytest.mark.not_remote(f"a .vmx edit; cold edits run over SSH in {CREATE_ENV_COUNTED}")
 def test_human_readable_name_applied_at_the_next_cold_edit(make_cpi: Callable[..., Cpi]) -> None:
     cpi = make_cpi(enable_human_readable_name=True)
     vm, _ = cpi.create_vm(cpi.new_stemcell())
@@ -230,6 +251,7 @@ def test_human_readable_name_applied_at_the_next_cold_edit(make_cpi: Callable[..
     assert vmx_of(cpi, vm)["displayName"] == "director_bosh_0"
 
 
+@pytest.mark.not_remote(f"{CREATE_ENV_COUNTED} counts set_vm_metadata's runs over SSH")
 @pytest.mark.needs_sim("counts vmrun runs")
 def test_set_vm_metadata_runs_nothing(make_cpi: Callable[..., Cpi]) -> None:
     cpi = make_cpi(enable_human_readable_name=True)
@@ -248,6 +270,7 @@ def test_calculate_vm_cloud_properties_feeds_create_vm(cpi: Cpi) -> None:
     assert error["type"] == "Bosh::Clouds::CpiError" and "'cpu'" in error["message"]
 
 
+@pytest.mark.not_remote("test_delete_stemcell_keeps_the_template_until_its_last_clone_goes reboots over SSH")
 def test_reboot_vm_leaves_it_running(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
     cpi("reboot_vm", vm)
@@ -260,12 +283,17 @@ def test_secrets_never_reach_the_log(cpi: Cpi) -> None:
     assert "create_vm" in vm["log"]
 
 
+@pytest.mark.not_remote("the response is built above the runner; create_vm runs over SSH elsewhere")
 def test_create_vm_result_carries_the_input_networks(cpi: Cpi) -> None:
     _vm, networks = cpi.create_vm(cpi.new_stemcell())
     expected = {k: {**v, "mac": networks["default"]["mac"], "preconfigured": False} for k, v in cpi.manual().items()}
     assert networks == expected
 
 
+@pytest.mark.not_remote(
+    "a .vmx edit; test_create_vm_v2_configures_the_clone_and_the_settings_cd "
+    "clones over SSH"
+)
 @pytest.mark.needs_sim("edits a template made by make_vm and reads the guest agent's state")
 def test_template_without_cdrom_gets_one_on_ide1(cpi: Cpi) -> None:
     cid = cpi.new_stemcell()

@@ -3,7 +3,10 @@
 Parametrised like ``test_lifecycle.py`` (see ``tests/cpi/hosts.py``): attach,
 detach and reattach with their hints, what delete_vm keeps, disk errors, resize,
 snapshot and metadata. ``needs_sim`` tests count vmrun runs, which only the
-simulator can.
+simulator can. Over SSH every disk file is read and written through SFTP
+(growing, sparse snapshot copies, records); as in ``test_lifecycle.py`` a
+representative subset runs there, covering every disk method, and
+``not_remote`` names what covers the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ def cpi(make_host_cpi: Callable[..., Cpi]) -> Cpi:
     return make_host_cpi()
 
 
+@pytest.mark.not_remote(
+    "hints are chosen above the runner; test_attach_twice_returns_the_same_hint "
+    "attaches over SSH"
+)
 def test_without_ephemeral_disk_hints_still_start_at_2(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell(), props={"cpu": 1, "ram": 1024})
     assert iso_settings(cpi, vm)["disks"]["ephemeral"] is None
@@ -41,6 +48,7 @@ def test_attach_twice_returns_the_same_hint(cpi: Cpi) -> None:
     assert iso_settings(cpi, vm)["disks"]["persistent"] == {disk: "2"}
 
 
+@pytest.mark.not_remote("test_attach_twice_returns_the_same_hint attaches twice over SSH")
 @pytest.mark.needs_sim("counts vmrun runs")
 def test_attach_twice_runs_nothing_the_second_time(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
@@ -51,6 +59,10 @@ def test_attach_twice_runs_nothing_the_second_time(cpi: Cpi) -> None:
     assert cpi.calls() == before
 
 
+@pytest.mark.not_remote(
+    "attach, detach and get_disks run over SSH in "
+    "test_attach_twice_returns_the_same_hint and the create-env sequence"
+)
 def test_several_disks_attach_detach_reattach(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
     first, second = cpi("create_disk", 1024, {}, vm), cpi("create_disk", 1024, {}, vm)
@@ -109,6 +121,10 @@ def test_update_disk_grows_in_place_and_records_the_cloud_properties(cpi: Cpi) -
     assert json.loads((cpi.store / "disks" / f"disk-{disk}.json").read_text())["cloud_properties"] == {}
 
 
+@pytest.mark.not_remote(
+    "refusals come from the disk's record; "
+    "test_update_disk_grows_in_place_and_records_the_cloud_properties runs over SSH"
+)
 def test_update_disk_refusals_leave_the_disk_as_it_was(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
     disk = cpi("create_disk", 1024, {"type": "thin"}, vm)
