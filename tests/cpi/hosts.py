@@ -5,7 +5,8 @@ with a ``vmrun.ssh_tunnel`` to the test OpenSSH server on 127.0.0.1
 (``tests/support/sshd.py``), behind which ``vmrun-sim`` is the VMware host
 (``tests/support/sshsim.py``): every vmrun run and every store file goes
 through the CPI's ``SshRunner`` (exec + SFTP), one connection per request as in
-the ``bosh-vmrun-cpi`` process. The simulator's files are local, so tests still
+the ``bosh-vmrun-cpi`` process; the variant is not ``real_process``, so a vmrun
+run that missed SSH and spawned locally fails the test. The simulator's files are local, so tests still
 inspect the store and the simulator's state; it is skipped when no sshd or no
 paramiko is installed. The real variant runs only when both of these are set
 (otherwise it is reported as skipped, with the reason):

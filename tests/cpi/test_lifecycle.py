@@ -11,8 +11,10 @@ Over SSH each vmrun run is an SSH exec of a fresh vmrun-sim (a few tenths of a
 second), so only a representative subset runs there: every CPI method this
 module calls, each error path and the run-counting tests; ``not_remote``
 marks the rest with the test that covers the same path over SSH.
-``create_stemcell`` over SSH is tested in ``tests/ssh/test_cpi_over_ssh.py`` and
-``tests/cpi/test_orphans_images.py`` (its image cache).
+``create_stemcell`` runs on every host: on the real one each template is
+imported with it, elsewhere ``test_create_stemcell_imports_the_fixture_image``
+imports ``fixtures/stemcell/image`` (over SSH: uploaded to the host's image
+cache, ``cpi.images``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +31,7 @@ from toolkit import devices
 from toolkit.sim import AgentStatus, Power
 from toolkit.vmx import Vmx
 
+FIXTURE_IMAGE = Path(__file__).resolve().parents[2] / "fixtures" / "stemcell" / "image"
 TWO_NETWORKS = {
     "private": {"type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
                 "cloud_properties": {"name": "vmnet1", "type": "hostonly"}},
@@ -303,3 +307,16 @@ def test_template_without_cdrom_gets_one_on_ide1(cpi: Cpi) -> None:
     assert str(devices.cdroms(vmx_of(cpi, vm))[0].slot) == "ide1:0"
     assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
 
+
+@pytest.mark.needs_sim("the fixture image has no guest OS; on a real host every template comes from create_stemcell")
+@pytest.mark.skipif(not FIXTURE_IMAGE.exists(), reason="fixtures/stemcell/image not generated")
+def test_create_stemcell_imports_the_fixture_image(cpi: Cpi) -> None:
+    props = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": "0.0.1", "disk": 5120}
+    stemcell = cpi("create_stemcell", str(FIXTURE_IMAGE), props)
+    template = cpi.store / f"cs-{stemcell}"
+    assert (template / f"cs-{stemcell}.vmx").exists() and (template / "stemcell.json").exists()
+    vm, _ = cpi.create_vm(stemcell)
+    assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
+    cpi("delete_vm", vm)
+    cpi("delete_stemcell", stemcell)
+    assert not template.exists() and not [p for p in cpi.store.iterdir() if p.name.startswith(("cs-", "vm-"))]
