@@ -250,14 +250,9 @@ def next_call(cpi: Cpi, verb: str) -> int:
 
 
 def set_faults(cpi: Cpi, faults: list[dict[str, Any]]) -> int:
-    """Configure ``faults``; the index the first has in the simulator's list.
-
-    The simulator remembers used faults by that index for good, so the indices
-    of earlier lists are padded with faults that never fire."""
-    used = cpi.host.home.snapshot().faults_used
-    inert = {"verb": "-", "nth": 0, "output": ""}
-    cpi.host.configure(faults=[inert] * (max(used, default=-1) + 1) + faults)
-    return max(used, default=-1) + 1
+    """Configure ``faults`` (a new list: none of them used yet); the index of the first."""
+    cpi.host.configure(faults=faults)
+    return 0
 
 
 def inject(cpi: Cpi, method: Method, step: int, error: str) -> int:

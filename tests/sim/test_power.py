@@ -225,6 +225,16 @@ def test_a_fault_answers_the_nth_call_of_a_verb_once(vmrun: Vmrun, vmx: str, hos
     assert answers[1].stdout == "Error: Unknown error\n"
 
 
+def test_a_new_fault_list_is_unused_even_where_an_old_one_was_used(vmrun: Vmrun, vmx: str, host: SimHost) -> None:
+    host.configure(faults=[{"verb": "list", "nth": 1, "output": "Error: Unknown error"}])
+    assert vmrun("list").exit_code == 255
+    # Counts go on from the first call: the new list's first fault is the 3rd list call.
+    host.configure(faults=[{"verb": "list", "nth": 3, "output": "Error: The operation was canceled"}])
+    answers = [vmrun("list") for _ in range(3)]
+    assert [a.exit_code for a in answers] == [0, 255, 0]
+    assert answers[1].stdout == "Error: The operation was canceled\n"
+
+
 def test_latency_is_slept_through_the_clock(vmrun: Vmrun, vmx: str, host: SimHost, clock: FakeClock) -> None:
     host.configure(latency={"default": 0.25, "start": 2.0})
     before = clock.monotonic()

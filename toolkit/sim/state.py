@@ -84,6 +84,7 @@ class HostState:
         self.next_id: int = data.get("next_id", 1)
         self.verb_counts: dict[str, int] = data.get("verb_counts", {})
         self.faults_used: list[int] = data.get("faults_used", [])
+        self.fault_plan: str = data.get("fault_plan", "")  # the fault list faults_used indexes
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +92,7 @@ class HostState:
             "next_id": self.next_id,
             "verb_counts": self.verb_counts,
             "faults_used": self.faults_used,
+            "fault_plan": self.fault_plan,
         }
 
     def record(self, key: str) -> VmRecord:

@@ -122,8 +122,16 @@ def _check_host_type(product: Product, inv: Invocation) -> None:
 
 
 def consume_fault(home: SimHome, knobs: Knobs, verb: str) -> Fault | None:
-    """Count this call of ``verb``; the configured fault for this count, used once."""
+    """Count this call of ``verb``; the configured fault for this count, used once.
+
+    Counts run from the home's first call, whatever the fault list. Used faults are
+    remembered by their index in the list, so a new list starts with none used
+    (its faults name later counts than any already reached, so none fires twice).
+    """
+    plan = repr(knobs.faults)
     with home.transaction() as state:
+        if state.fault_plan != plan:
+            state.fault_plan, state.faults_used = plan, []
         count = state.verb_counts.get(verb, 0) + 1
         state.verb_counts[verb] = count
         for index, fault in enumerate(knobs.faults):
