@@ -22,7 +22,9 @@ def test_make_demo_entry_point_succeeds() -> None:
     for step in ("create_stemcell", "create_vm", "guest processes", "attach_disk", "delete_stemcell",
                  "store is empty"):
         assert step in done.stdout
-    assert "bosh-agent" in done.stdout and "bootstrap: hello from" in done.stdout
+    assert "bosh-agent" in done.stdout
+    assert "         | bootstrap stdout: bootstrap: hello from Linux in the guest\n" in done.stdout  # messages only
+    assert "         | bootstrap: /tmp/bootstrap.sh exited with code 0\n" in done.stdout
     assert "Done in" in done.stdout
 
 

@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import tarfile
 import tempfile
@@ -171,8 +172,13 @@ class Demo:
         return "nothing left behind"
 
 
+# A response log line: "2026-11-25 11:05:17,690 INFO cpi.bootstrap: bootstrap stdout: ...".
+_LOG_LINE = re.compile(r"^\S+ \S+ [A-Z]+ cpi\.bootstrap: (?P<message>bootstrap (?:stdout|stderr): .*|.* exited with .*)$")
+
+
 def _bootstrap_lines(log: str) -> list[str]:
-    lines = [line for line in log.splitlines() if "bootstrap:" in line]
+    """What the script printed and how it ended, from the CPI's response log (messages only)."""
+    lines = [m["message"] for m in map(_LOG_LINE.match, log.splitlines()) if m]
     return lines or ["(the CPI's log carried no bootstrap output)"]
 
 
