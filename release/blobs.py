@@ -37,11 +37,16 @@ PIP = "pip==26.3"
 # filelock 4.2 needs Python 3.11; Jammy stemcells have 3.10.
 PURE_PINS = ("click==8.5.1", "pexpect==4.9.0", "ptyprocess==0.7.0", "pycdlib==1.22.0", "filelock==4.1.0")
 PYYAML_PIN = "PyYAML==6.0.4"
-BUILD_PINS = ("setuptools==84.2.1", "wheel==0.48.0")
+# wheel needs packaging: pinned too, or each download takes the newest and the digests no longer match.
+BUILD_PINS = ("setuptools==84.2.1", "wheel==0.48.0", "packaging==26.3")
 # pip evaluates environment markers for the running interpreter, not the target
 # one: cryptography's "typing-extensions; python_version < '3.11'" is named here.
 SSH_PINS = ("paramiko==5.1.0", "typing-extensions==4.16.0")
 SSH_CONSTRAINTS = ("invoke==3.0.3", "bcrypt==5.0.0", "cryptography==50.0.2", "pynacl==1.6.2", "cffi==2.1.1")
+# cffi's pycparser: the newest for each target Python (3.12 needs 3.11+), pinned so a new
+# release upstream cannot change what a download brings.
+PYCPARSER_PINS = {"3.10": "pycparser==3.11", "3.11": "pycparser==3.12", "3.12": "pycparser==3.12",
+                  "3.13": "pycparser==3.12"}
 SSH_ARCHES = ("x86_64", "aarch64")
 SSH_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
@@ -106,13 +111,13 @@ def download(dest: Path, run: Run) -> None:
     binary = [*pip, "--only-binary=:all:", "--no-deps"]
     # The oldest Python the release supports: pip refuses a pin that needs newer.
     run([*binary, "--python-version", SSH_PYTHONS[0], "-d", str(dest / "wheels"), PIP, *PURE_PINS])
-    run([*pip, "--only-binary=:all:", "-d", str(dest / "build"), *BUILD_PINS])  # wheel needs packaging
+    run([*pip, "--only-binary=:all:", "-d", str(dest / "build"), *BUILD_PINS])
     run([*pip, "--no-binary=:all:", "--no-deps", "-d", str(dest / "sources"), PYYAML_PIN])
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as constraints:
-        constraints.write("\n".join(SSH_CONSTRAINTS) + "\n")
-        constraints.flush()
-        for arch in SSH_ARCHES:
-            for version in SSH_PYTHONS:
+    for version in SSH_PYTHONS:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as constraints:
+            constraints.write("\n".join((*SSH_CONSTRAINTS, PYCPARSER_PINS[version])) + "\n")
+            constraints.flush()
+            for arch in SSH_ARCHES:
                 run([*pip, "--only-binary=:all:", "-c", constraints.name, "-d", str(dest / "wheels"),
                      *_platform_args(arch, version), *SSH_PINS])
 

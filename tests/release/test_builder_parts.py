@@ -97,3 +97,33 @@ def test_pyyaml_wheel_takes_only_the_pure_package() -> None:
 def test_pyyaml_wheel_refuses_an_sdist_without_the_package() -> None:
     with pytest.raises(ReleaseBuildError, match="lib/yaml"):
         pyyaml_wheel(_sdist({"x-1/PKG-INFO": b"Version: 1\n"}))
+
+
+def _download_requirements() -> list[str]:
+    """Every requirement and constraint ``blobs.download`` hands pip, read by running it with a recorder."""
+    from release import blobs
+
+    seen: list[str] = []
+
+    def record(argv: list[str]) -> None:
+        for i, arg in enumerate(argv):
+            if arg == "-c":
+                seen.extend(Path(argv[i + 1]).read_text().split())
+            elif "==" in arg:
+                seen.append(arg)
+
+    blobs.download(Path("/nonexistent"), record)  # type: ignore[arg-type]
+    return seen
+
+
+def test_every_pinned_file_comes_from_an_exact_pin() -> None:
+    # An unpinned dependency (wheel's packaging, cffi's pycparser) takes whatever is newest on
+    # the index the day it is downloaded, and the digests in blobs.yml stop matching.
+    index = read_index((Path(__file__).resolve().parents[2] / "release/config/blobs.yml").read_text())
+    pinned = {tuple(r.lower().replace("_", "-").split("==")) for r in _download_requirements()}
+    for blob in index:
+        name, version = Path(blob.path).name.split("-")[:2]
+        name = name.lower().replace("_", "-")
+        if name == "pyyaml":
+            version = version.removesuffix(".tar.gz")
+        assert (name, version) in pinned, f"{blob.path} is not pinned exactly"
