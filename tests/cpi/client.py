@@ -5,8 +5,10 @@
 ``vm``), ``tests.cpi.hosts.SshSimHost`` (the same, reached over SSH) or
 ``tests.cpi.hosts.RealHost``. Each request gets a runner of its own, closed
 after it, as each request is a process of its own under BOSH (over SSH: one
-connection per request). It makes no host itself; the fixtures in
-``tests/cpi/conftest.py`` do.
+connection per request). A ``Cpi`` with ``send`` set does not dispatch in
+process: each request goes to a ``bosh-vmrun-cpi`` process of its own
+(``tests/cpi/exe.py``), and ``host`` is then only the test's own view of the
+host. It makes no host itself; the fixtures in ``tests/cpi/conftest.py`` do.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,9 @@ from toolkit.iso import read_settings_iso
 from toolkit.vmrun import HostType, Vmrun
 from toolkit.vmx import Vmx
 
-MBUS = "https://mbus:mbus-Secret-9d1c@0.0.0.0:6868"
+MBUS_SECRET = "mbus-Secret-9d1c"
+MBUS = f"https://mbus:{MBUS_SECRET}@0.0.0.0:6868"
+REQUEST_ID = "cpi-100001"
 MANUAL = {
     "default": {
         "type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
@@ -49,21 +53,26 @@ STEMCELL_CDROM = (
 class Cpi:
     """Send requests as BOSH does and see what comes back."""
 
-    host: Any  # SimHost, or tests.cpi.hosts.RealHost
+    host: Any  # SimHost (with send: the test's view of the home), tests.cpi.hosts.SshSimHost or RealHost
     clock: Any  # FakeClock on the simulator, SystemClock on a real host
     store: Path
     config: CpiConfig
     network: str = "vmnet8"  # the vnet of MANUAL's custom network
     stemcell_image: str | None = None  # set: new_stemcell imports it with create_stemcell
     stemcell_props: dict[str, Any] | None = None
+    send: Callable[[bytes], dict[str, Any]] | None = None  # set: the request goes out of process, to an executable
 
     def raw(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
         body: dict[str, Any] = {"method": method, "arguments": list(arguments),
-                                "context": {"director_uuid": "d-1", "request_id": "cpi-100001"}}
+                                "context": {"director_uuid": "d-1", "request_id": REQUEST_ID}}
         if api_version is not None:
             body["api_version"] = api_version
-        with self.connection() as runner:
-            response = dispatch(json.dumps(body).encode(), lambda request: self.build(request, runner)).to_dict()
+        request = json.dumps(body).encode()
+        if self.send is not None:
+            response = self.send(request)
+        else:
+            with self.connection() as runner:
+                response = dispatch(request, lambda parsed: self.build(parsed, runner)).to_dict()
         assert set(response) == {"result", "error", "log"} and isinstance(response["log"], str)
         return response
 
@@ -142,12 +151,17 @@ class Cpi:
 
 
 def make_config(store: Path, **vmrun: Any) -> CpiConfig:
-    return CpiConfig.from_mapping({"cloud": {"properties": {
+    return CpiConfig.from_mapping(config_mapping(store, **vmrun))
+
+
+def config_mapping(store: Path, **vmrun: Any) -> dict[str, Any]:
+    """The CPI's config as the job template renders it (``make_config`` parses it; the exe variant writes it)."""
+    return {"cloud": {"properties": {
         "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"],
                   "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"}}},
         "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": "vmrun-sim",
                   "vm_soft_shutdown_max_wait_seconds": 30, **vmrun},
-    }}})
+    }}}
 
 
 def vmx_of(cpi: Cpi, vm: str) -> Vmx:

@@ -1,4 +1,4 @@
-"""Where the CPI lifecycle suite runs: the in-process simulator, the simulator over SSH, or a real VMware host.
+"""Where the CPI lifecycle suite runs: the in-process simulator, over SSH, through the executable, or a real host.
 
 The simulator variant always runs. The ssh variant runs the same CPI in process
 with a ``vmrun.ssh_tunnel`` to the test OpenSSH server on 127.0.0.1
@@ -8,8 +8,16 @@ through the CPI's ``SshRunner`` (exec + SFTP), one connection per request as in
 the ``bosh-vmrun-cpi`` process; the variant is not ``real_process``, so a vmrun
 run that missed SSH and spawned locally fails the test. The simulator's files are local, so tests still
 inspect the store and the simulator's state; it is skipped when no sshd or no
-paramiko is installed. The real variant runs only when both of these are set
-(otherwise it is reported as skipped, with the reason):
+paramiko is installed. The exe variant sends each request to a fresh
+``bosh-vmrun-cpi <config.json>`` process, as the bosh CLI does
+(``tests/cpi/exe.py`` checks exit code, stdout and log on every call), its
+config on disk naming the installed ``vmrun-sim`` and ``VMRUN_SIM_HOME`` in its
+environment: the CPI, its clock and the simulated host are all out of process
+(``boot_delay`` 0, real time), and the test's ``SimHost`` reads the same home
+for its own view (``vmrun list``, VM state, faults in ``sim.json``, run counts).
+It is skipped when the console scripts are not installed. The real variant
+runs only when both of these are set (otherwise it is reported as skipped,
+with the reason):
 
 - ``VMTK_REAL_VMRUN``: path to vmrun on this machine;
 - ``VMTK_REAL_STEMCELL``: a real vSphere stemcell ``image`` (or the full stemcell
@@ -32,12 +40,14 @@ templates, disks) is stopped and deleted at teardown, even when the test fails.
 
 Tests marked ``needs_sim(reason)`` use simulator-only powers (fault injection,
 the agent view, counting vmrun runs, templates made by ``make_vm``) and are
-skipped on a real host; over SSH the simulator has them all. This module chooses
+skipped on a real host; over SSH and through the executable the simulator has
+them all, on its home's files rather than in process. This module chooses
 where a test runs; it never changes what the test asserts.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
@@ -48,7 +58,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from cpi.config import CpiConfig
 from cpi.factory import host_runner
-from tests.cpi.client import Cpi, make_config
+from tests.cpi.client import MBUS_SECRET, Cpi, config_mapping, make_config
+from tests.cpi.exe import EXECUTABLE, VMRUN_SIM, CpiProcess
 from tests.support.sshd import Sshd
 from tests.support.sshsim import remote_vmrun
 from toolkit.clock import FakeClock, SystemClock
@@ -147,6 +158,30 @@ def ssh_cpi(tmp_path: Path, server: Sshd, **vmrun: Any) -> Cpi:
     store = tmp_path / "store"
     config = make_config(store, **{**remote_vmrun(server, tmp_path / "remote", sim.home.root), **vmrun})
     return Cpi(SshSimHost(sim, config), clock, store, config)
+
+
+EXE_MISSING = f"the exe variant needs the console scripts {EXECUTABLE.name} and {VMRUN_SIM.name} in {EXECUTABLE.parent}"
+
+
+def exe_installed() -> bool:
+    return EXECUTABLE.exists() and VMRUN_SIM.exists()
+
+
+def exe_cpi(tmp_path: Path, **vmrun: Any) -> Cpi:
+    """A Cpi whose every request is a ``bosh-vmrun-cpi`` process over vmrun-sim processes on a fresh home."""
+    from toolkit.sim import SimHost
+
+    clock = SystemClock()  # the CPI process waits on real time; the test only reads the home
+    sim = SimHost(tmp_path / "sim", clock=clock)
+    sim.configure(boot_delay=0)
+    store = tmp_path / "store"
+    raw = config_mapping(store, **{"vmrun_bin_path": str(VMRUN_SIM), **vmrun})
+    config_path = tmp_path / "cpi.json"
+    config_path.write_text(json.dumps(raw), encoding="utf-8")
+    # The bosh CLI passes its own environment on; the home and a log level that logs requests are ours.
+    env = {**os.environ, "VMRUN_SIM_HOME": str(sim.home.root), "BOSH_LOG_LEVEL": "debug"}
+    process = CpiProcess(config_path, env, tmp_path / "cpi.log", never_logged=(MBUS_SECRET,))
+    return Cpi(sim, clock, store, CpiConfig.from_mapping(raw), send=process.send)
 
 
 def real_cpi(settings: RealSettings, image: str, store: Path, **vmrun: Any) -> Cpi:
