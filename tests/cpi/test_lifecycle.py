@@ -1,8 +1,10 @@
-"""The CPI lifecycle through JSON requests (contract §5.8 B/C): on the simulator, over SSH and on a real host.
+"""The CPI lifecycle through JSON requests (contract §5.8 B/C): in process, over SSH, as bosh runs it, on a real host.
 
 Every test runs on the in-process simulator, on the simulator reached through
 the CPI's SSH runner (a real OpenSSH server on 127.0.0.1; skipped when none is
-installed) and on a real VMware host, the latter skipped unless
+installed), through the ``bosh-vmrun-cpi`` executable (``[exe]``: one process
+per request over ``vmrun-sim`` processes, as the bosh CLI runs the CPI) and on
+a real VMware host, the latter skipped unless
 ``VMTK_REAL_VMRUN`` and ``VMTK_REAL_STEMCELL`` are set (``tests/cpi/hosts.py``
 lists the variables). ``needs_sim`` tests use powers only the simulator has and
 say which; their portable halves are separate tests.
@@ -15,6 +17,16 @@ marks the rest with the test that covers the same path over SSH.
 imported with it, elsewhere ``test_create_stemcell_imports_the_fixture_image``
 imports ``fixtures/stemcell/image`` (over SSH: uploaded to the host's image
 cache, ``cpi.images``).
+
+Through the executable a request costs a CPI process and each vmrun run a
+vmrun-sim process (together about a second per test here), so a representative
+subset runs there too, chosen for the process boundary: every CPI method, each
+error path (errors must still exit 0 with one JSON object), the API v1 shapes,
+the result and log a director reads, the run counts and the rollback after a
+fault (``sim.json`` reaches vmrun-sim processes). ``not_spawned`` marks the
+rest with the test that covers the same path through the executable;
+``tests/cpi/test_hosts.py`` checks from the CPI processes' logs that every
+method ran there.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ TWO_NETWORKS = {
 
 CREATE_ENV_COUNTED = "test_create_env_sequence_costs_at_most_12_runs_and_leaves_a_running_agent"
 ROLLBACK_ELSEWHERE = pytest.mark.not_remote("the rollback runs over SSH with 'start' canceled")
+ROLLBACK_SPAWNED = pytest.mark.not_spawned("the rollback runs through the executable with 'start' canceled")
 
 
 @pytest.fixture
@@ -54,6 +67,7 @@ def cpi(make_cpi: Callable[..., Cpi]) -> Cpi:
 
 
 @pytest.mark.not_remote(f"the same sequence runs over SSH in {CREATE_ENV_COUNTED}")
+@pytest.mark.not_spawned(f"the same sequence runs through the executable in {CREATE_ENV_COUNTED}")
 def test_create_env_sequence_leaves_nothing_behind(cpi: Cpi) -> None:
     cpi("info")
     stemcell = cpi.new_stemcell()
@@ -152,6 +166,10 @@ def test_two_networks_get_distinct_lowercase_macs_matching_the_vmx(cpi: Cpi) -> 
     "the agent reads the files "
     "test_two_networks_get_distinct_lowercase_macs_matching_the_vmx checks over SSH"
 )
+@pytest.mark.not_spawned(
+    "the agent reads the files "
+    "test_two_networks_get_distinct_lowercase_macs_matching_the_vmx checks through the executable"
+)
 @pytest.mark.needs_sim("reads the guest agent's state")
 def test_two_networks_leave_a_running_agent(cpi: Cpi) -> None:
     vm, _networks = cpi.create_vm(cpi.new_stemcell(), networks=TWO_NETWORKS)
@@ -159,6 +177,7 @@ def test_two_networks_leave_a_running_agent(cpi: Cpi) -> None:
 
 
 @pytest.mark.not_remote("test_things_that_do_not_exist_cost_no_vmrun_run asks the same over SSH")
+@pytest.mark.not_spawned("test_things_that_do_not_exist_cost_no_vmrun_run asks the same through the executable")
 def test_deleting_things_that_do_not_exist(cpi: Cpi) -> None:
     answer_things_that_do_not_exist(cpi)
 
@@ -208,9 +227,9 @@ def test_bad_network_is_refused_before_any_vmrun_run(cpi: Cpi) -> None:
     ("verb", "output", "retry"),
     [
         ("start", "Error: The operation was canceled", True),
-        pytest.param("clone", "Error: This VM is in use.", True, marks=ROLLBACK_ELSEWHERE),
+        pytest.param("clone", "Error: This VM is in use.", True, marks=[ROLLBACK_ELSEWHERE, ROLLBACK_SPAWNED]),
         pytest.param("start", "Error: Cannot open VM: x, The virtual machine cannot be found", False,
-                     marks=ROLLBACK_ELSEWHERE),
+                     marks=[ROLLBACK_ELSEWHERE, ROLLBACK_SPAWNED]),
     ],
 )
 @pytest.mark.needs_sim("injects vmrun faults")
@@ -225,6 +244,10 @@ def test_create_vm_rolls_back_on_a_host_failure_and_a_retry_succeeds(cpi: Cpi, v
     assert cpi.host.vm(str(cpi.vmx(vm))).agent.status is AgentStatus.RUNNING
 
 
+@pytest.mark.not_spawned(
+    "delete_stemcell's mark is a store file; test_create_env_sequence_costs_at_most_12_runs_and_leaves_a_running_agent "
+    "deletes a stemcell and test_reboot_vm_leaves_it_running reboots through the executable"
+)
 def test_delete_stemcell_keeps_the_template_until_its_last_clone_goes(cpi: Cpi) -> None:
     stemcell = cpi.new_stemcell()
     first, _ = cpi.create_vm(stemcell)
@@ -245,6 +268,7 @@ DIRECTOR = {"instance_group": "director", "deployment": "bosh", "index": "0", "n
 
 
 @pytest.mark.not_remote(f"a .vmx edit; cold edits run over SSH in {CREATE_ENV_COUNTED}")
+@pytest.mark.not_spawned(f"a .vmx edit; set_vm_metadata and cold edits run through the executable in {CREATE_ENV_COUNTED}")
 def test_human_readable_name_applied_at_the_next_cold_edit(make_cpi: Callable[..., Cpi]) -> None:
     cpi = make_cpi(enable_human_readable_name=True)
     vm, _ = cpi.create_vm(cpi.new_stemcell())
@@ -256,6 +280,7 @@ def test_human_readable_name_applied_at_the_next_cold_edit(make_cpi: Callable[..
 
 
 @pytest.mark.not_remote(f"{CREATE_ENV_COUNTED} counts set_vm_metadata's runs over SSH")
+@pytest.mark.not_spawned(f"{CREATE_ENV_COUNTED} counts set_vm_metadata's runs through the executable")
 @pytest.mark.needs_sim("counts vmrun runs")
 def test_set_vm_metadata_runs_nothing(make_cpi: Callable[..., Cpi]) -> None:
     cpi = make_cpi(enable_human_readable_name=True)
@@ -297,6 +322,10 @@ def test_create_vm_result_carries_the_input_networks(cpi: Cpi) -> None:
 @pytest.mark.not_remote(
     "a .vmx edit; test_create_vm_v2_configures_the_clone_and_the_settings_cd "
     "clones over SSH"
+)
+@pytest.mark.not_spawned(
+    "a .vmx edit; test_create_vm_v2_configures_the_clone_and_the_settings_cd "
+    "clones through the executable"
 )
 @pytest.mark.needs_sim("edits a template made by make_vm and reads the guest agent's state")
 def test_template_without_cdrom_gets_one_on_ide1(cpi: Cpi) -> None:

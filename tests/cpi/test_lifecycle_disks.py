@@ -6,7 +6,9 @@ snapshot and metadata. ``needs_sim`` tests count vmrun runs, which only the
 simulator can. Over SSH every disk file is read and written through SFTP
 (growing, sparse snapshot copies, records); as in ``test_lifecycle.py`` a
 representative subset runs there, covering every disk method, and
-``not_remote`` names what covers the rest.
+``not_remote`` names what covers the rest. Through the ``bosh-vmrun-cpi``
+executable (``[exe]``) another subset runs, again covering every disk method
+and each disk error path; ``not_spawned`` names what covers the rest there.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ def cpi(make_host_cpi: Callable[..., Cpi]) -> Cpi:
     "hints are chosen above the runner; test_attach_twice_returns_the_same_hint "
     "attaches over SSH"
 )
+@pytest.mark.not_spawned(
+    "hints are chosen inside the CPI; test_attach_twice_returns_the_same_hint "
+    "attaches through the executable"
+)
 def test_without_ephemeral_disk_hints_still_start_at_2(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell(), props={"cpu": 1, "ram": 1024})
     assert iso_settings(cpi, vm)["disks"]["ephemeral"] is None
@@ -49,6 +55,7 @@ def test_attach_twice_returns_the_same_hint(cpi: Cpi) -> None:
 
 
 @pytest.mark.not_remote("test_attach_twice_returns_the_same_hint attaches twice over SSH")
+@pytest.mark.not_spawned("test_attach_twice_returns_the_same_hint attaches twice through the executable")
 @pytest.mark.needs_sim("counts vmrun runs")
 def test_attach_twice_runs_nothing_the_second_time(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
@@ -62,6 +69,11 @@ def test_attach_twice_runs_nothing_the_second_time(cpi: Cpi) -> None:
 @pytest.mark.not_remote(
     "attach, detach and get_disks run over SSH in "
     "test_attach_twice_returns_the_same_hint and the create-env sequence"
+)
+@pytest.mark.not_spawned(
+    "attach, detach and get_disks run through the executable in "
+    "test_attach_twice_returns_the_same_hint, test_delete_vm_keeps_attached_disks_for_the_next_vm "
+    "and the create-env sequence"
 )
 def test_several_disks_attach_detach_reattach(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
@@ -124,6 +136,10 @@ def test_update_disk_grows_in_place_and_records_the_cloud_properties(cpi: Cpi) -
 @pytest.mark.not_remote(
     "refusals come from the disk's record; "
     "test_update_disk_grows_in_place_and_records_the_cloud_properties runs over SSH"
+)
+@pytest.mark.not_spawned(
+    "refusals come from the disk's record; test_disk_errors returns NotSupported and "
+    "test_update_disk_grows_in_place_and_records_the_cloud_properties updates through the executable"
 )
 def test_update_disk_refusals_leave_the_disk_as_it_was(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell())
