@@ -25,6 +25,7 @@ from cpi.config import CpiConfig
 from cpi.dispatch import dispatch
 from cpi.protocol import Request
 from toolkit.iso import read_settings_iso
+from toolkit.sim.host import AgentStatus
 from toolkit.vmrun import HostType, Vmrun
 from toolkit.vmx import Vmx
 
@@ -79,7 +80,16 @@ class Cpi:
     def __call__(self, method: str, *arguments: Any, api_version: int | None = 2) -> Any:
         response = self.raw(method, *arguments, api_version=api_version)
         assert response["error"] is None, response["error"]
-        return response["result"]
+        result = response["result"]
+        if method in _CHANGES_SETTINGS:
+            self.check_agent(_CHANGES_SETTINGS[method](arguments, result))
+        return result
+
+    def check_agent(self, vm: str) -> None:
+        """On a simulated host: the VM's agent accepted its settings CD-ROM (readable, MACs matching)."""
+        if getattr(self.host, "simulated", True):
+            agent = self.host.vm(str(self.vmx(vm))).agent
+            assert agent.status is not AgentStatus.FAILED, f"agent of {vm} rejected its settings: {agent.reason}"
 
     def error(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
         response = self.raw(method, *arguments, api_version=api_version)
@@ -148,6 +158,15 @@ class Cpi:
                   agent: str = "agent-1", api_version: int = 2) -> Any:
         return self("create_vm", agent, stemcell, props if props is not None else {"cpu": 2, "ram": 2048, "disk": 1024},
                     networks if networks is not None else self.manual(), [], ENV, api_version=api_version)
+
+
+# Calls after which a VM boots with new settings: the VM's CID from (arguments, result).
+_CHANGES_SETTINGS: dict[str, Callable[[tuple[Any, ...], Any], str]] = {
+    "create_vm": lambda args, result: result[0] if isinstance(result, list) else result,
+    "attach_disk": lambda args, result: args[0],
+    "detach_disk": lambda args, result: args[0],
+    "reboot_vm": lambda args, result: args[0],
+}
 
 
 def make_config(store: Path, **vmrun: Any) -> CpiConfig:

@@ -105,6 +105,8 @@ class SimulatorOnly(AssertionError):
 class RealHost:
     """The ``Cpi.host`` of a real VMware machine: files and programs through a LocalRunner."""
 
+    simulated = False  # no simulated agent to ask (``Cpi.check_agent``)
+
     def runner(self) -> LocalRunner:
         return LocalRunner()
 
