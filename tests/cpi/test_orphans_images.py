@@ -11,28 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import shlex
 import shutil
-import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from cpi.images import IMAGE_VMX, IMAGES, lock_name
 from cpi.orphans import Orphan, OrphanKind, find_orphans, remove_orphan
 from cpi.store import Store
-from tests.cpi.client import Cpi, make_config
+from tests.cpi.client import Cpi
+from tests.cpi.hosts import ssh_cpi
 from tests.support.sshd import Sshd
-from toolkit.clock import SystemClock
-from toolkit.sim import SimHost
 
 if TYPE_CHECKING:
     from toolkit.ssh import SshRunner
-    from toolkit.sshtarget import SshTarget
 
 pytestmark = pytest.mark.real_process  # sshd and vmrun-sim are real programs
 
@@ -40,35 +36,10 @@ REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 STEMCELL_PROPS = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": "0.0.1"}
 
 
-@dataclass(frozen=True)
-class SshSim:
-    """``Cpi.host``: vmrun-sim behind the test sshd, reached over a new SSH connection per runner."""
-
-    sim: SimHost
-    target: SshTarget
-
-    def runner(self) -> SshRunner:
-        from toolkit.ssh import SshRunner  # paramiko: only once the test is not skipped
-
-        return SshRunner(self.target, clock=SystemClock())  # as the CPI process builds it (cpi.factory)
-
-    def make_vm(self, path: str, **options: Any) -> str:
-        return str(self.sim.make_vm(path, **options))
-
-
 def ssh_mode_cpi(server: Sshd, folder: Path) -> Cpi:
     """A Cpi in SSH mode (so with the image cache) whose host is vmrun-sim behind ``server``."""
     pytest.importorskip("paramiko", reason="SSH mode needs paramiko (the ssh extra)")
-    sim = SimHost(folder / "sim", clock=SystemClock())  # vmrun-sim behind sshd keeps real time
-    sim.configure(boot_delay=0)
-    vmrun = folder / "vmrun"  # an SSH session does not inherit VMRUN_SIM_HOME
-    vmrun_sim = shlex.quote(str(Path(sys.executable).with_name("vmrun-sim")))
-    vmrun.write_text(f'#!/bin/sh\nVMRUN_SIM_HOME={shlex.quote(str(sim.home.root))} exec {vmrun_sim} "$@"\n')
-    vmrun.chmod(0o755)
-    store = folder / "store"
-    config = make_config(store, vmrun_bin_path=str(vmrun), ssh_tunnel=server.ssh_tunnel())
-    assert config.ssh_tunnel is not None
-    return Cpi(SshSim(sim, config.ssh_tunnel), SystemClock(), store, config)
+    return ssh_cpi(folder, server)
 
 
 def make_image(path: Path, *, stamp: int = 0) -> Path:
