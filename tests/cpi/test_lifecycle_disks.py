@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.cpi.client import Cpi, iso_settings, vmx_of
+from tests.cpi.client import ENV, Cpi, iso_settings, vmx_of
 from toolkit import devices, vmdk
 
 
@@ -100,6 +100,20 @@ def test_delete_vm_keeps_attached_disks_for_the_next_vm(cpi: Cpi) -> None:
     replacement, _ = cpi.create_vm(stemcell, agent="agent-2")
     assert cpi("attach_disk", replacement, disk) == "2"
     assert cpi.error("delete_disk", disk)["type"] == "Bosh::Clouds::CloudError"  # still in use
+    assert cpi("has_disk", disk) is True
+
+
+def test_create_vm_with_an_existing_disk_as_locality_hint(cpi: Cpi) -> None:
+    # Contract §5.8 case 11: the disk is made first and passed as disk_cids (a placement hint:
+    # one host, so nothing to place); it is not attached by create_vm, and attaches afterwards.
+    stemcell = cpi.new_stemcell()
+    disk = cpi("create_disk", 2048, {}, None)
+    vm, _ = cpi("create_vm", "agent-1", stemcell, {"cpu": 1, "ram": 1024}, cpi.manual(), [disk], ENV)
+    assert cpi("has_vm", vm) is True and cpi("get_disks", vm) == []
+    assert cpi("attach_disk", vm, disk) == "2"
+    assert cpi("get_disks", vm) == [disk]
+    cpi("detach_disk", vm, disk)
+    cpi("delete_vm", vm)
     assert cpi("has_disk", disk) is True
 
 
