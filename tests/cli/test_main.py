@@ -47,6 +47,19 @@ def test_toolkit_errors_become_one_line_with_advice(vmtk: Vmtk, tmp_path) -> Non
     assert "missing.vmx" in line or "cannot be found" in line
 
 
+def test_a_quiet_run_stays_quiet_when_a_library_logger_was_made_verbose(vmtk: Vmtk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # In one process with other users of the toolkit (the CPI sets its loggers' levels), a
+    # logger's own level must not bring INFO lines to a vmtk run without -v.
+    toolkit_logger = logging.getLogger("toolkit")
+    before = toolkit_logger.level
+    toolkit_logger.setLevel(logging.DEBUG)
+    try:
+        result = vmtk("vm", "start", str(tmp_path / "missing.vmx"))
+    finally:
+        toolkit_logger.setLevel(before)
+    assert_error(result)  # exactly one Error: line, nothing else on stderr
+
+
 def test_minus_vv_adds_the_traceback_on_stderr_only(vmtk: Vmtk, tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = vmtk("-vv", "vm", "start", str(tmp_path / "missing.vmx"))
     assert result.exit_code == 1

@@ -99,8 +99,12 @@ def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level = LEVELS[min(settings.verbosity, len(LEVELS) - 1)]
+    # The handler's own threshold too: a logger given a level of its own elsewhere in this
+    # process (a library user's, or the CPI's) must not bring INFO lines to a quiet vmtk.
+    handler.setLevel(level)
     root.addHandler(handler)
-    root.setLevel(LEVELS[min(settings.verbosity, len(LEVELS) - 1)])
+    root.setLevel(level)
 
 
 def _register() -> None:
