@@ -26,7 +26,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from cpi.ids import StemcellCid
-from cpi.store import LOCKS, Store
+from cpi.store import Store
 from toolkit.errors import HostFileNotFound
 from toolkit.runner import LocalRunner, Runner
 from toolkit.vmrun import CloneKind, HostType, Vmrun
@@ -78,7 +78,7 @@ class ImageCache:
                 return
             self.store.runner.remove_tree(self.store.join(IMAGES, digest))
             log.info("image %s: no stemcell uses it any more, removed from the host", digest)
-        self.store.runner.remove(self.store.join(LOCKS, lock_name(digest) + ".lock"))
+        self.store.runner.forget_lock(self.store.lock_path(lock_name(digest)))
 
     def image_of(self, cid: StemcellCid) -> str | None:
         return image_of(self.store, cid)

@@ -143,11 +143,12 @@ class Store:
 
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
-        """A cross-process lock named e.g. ``vm-<uuid>``, one file per name."""
-        path = self.join(LOCKS, name + ".lock")
-        self.runner.mkdir(self.join(LOCKS))
-        with self.runner.lock(path, timeout=self.lock_timeout):
+        """A cross-process lock named e.g. ``vm-<uuid>``, one file per name (kept where the runner keeps locks)."""
+        with self.runner.lock(self.lock_path(name), timeout=self.lock_timeout):
             yield
+
+    def lock_path(self, name: str) -> str:
+        return self.join(LOCKS, name + ".lock")
 
     @contextlib.contextmanager
     def lock_for(self, cid: Cid) -> Iterator[None]:
@@ -171,7 +172,7 @@ class Store:
         waiting on the old file may then get it while a newcomer locks a fresh one;
         both find the resource absent, so neither can do anything the other undoes.
         """
-        self.runner.remove(self.join(LOCKS, cid.name + ".lock"))
+        self.runner.forget_lock(self.lock_path(cid.name))
 
     def exists(self, cid: Cid) -> bool:
         """Whether anything of the resource is left: its directory, or its disk file or record."""

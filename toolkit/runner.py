@@ -131,6 +131,10 @@ class Runner(Protocol):
 
     def lock(self, path: str, *, timeout: float) -> contextlib.AbstractContextManager[None]: ...
 
+    def forget_lock(self, path: str) -> None:
+        """Remove what ``lock(path)`` keeps for ``path`` (call it while holding the lock; none is fine)."""
+        ...
+
 
 def _spawn(
     argv: list[str], stdin: bytes | None, timeout: float, on_output: OutputSink | None
@@ -297,7 +301,9 @@ class LocalRunner:
 
     @contextlib.contextmanager
     def lock(self, path: str, *, timeout: float) -> Iterator[None]:
-        """A cross-process lock (released by the OS if the holder dies)."""
+        """A cross-process lock (released by the OS if the holder dies); its folder is made if missing."""
+        with _file_errors(path):
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         file_lock = filelock.FileLock(path)
         deadline = self._clock.monotonic() + timeout
         while True:
@@ -312,6 +318,9 @@ class LocalRunner:
             yield
         finally:
             file_lock.release()
+
+    def forget_lock(self, path: str) -> None:
+        self.remove(path)
 
 
 @contextlib.contextmanager

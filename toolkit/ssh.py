@@ -252,10 +252,12 @@ class SshRunner(SftpFiles):
         """
         return self._locks.lock(self._local_lock_path(path), timeout=timeout)
 
+    def forget_lock(self, path: str) -> None:
+        self._locks.forget_lock(self._local_lock_path(path))
+
     def _local_lock_path(self, path: str) -> str:
         key = f"{self._target.host}:{self._target.port}:{path}".encode()
         folder = self._lock_dir or posixpath.join(tempfile.gettempdir(), "vmtk-ssh-locks")
-        self._locks.mkdir(folder)
         return str(self._locks.path.join(folder, hashlib.sha256(key).hexdigest()[:32] + ".lock"))
 
 

@@ -112,6 +112,17 @@ def test_make_temp_dir_is_private(runner: SshRunner) -> None:
         runner.remove_tree(folder)
 
 
+def test_a_lock_lives_on_this_machine_and_forget_lock_removes_it(sshd: Sshd, tmp_path: Path) -> None:
+    locks, host_path = tmp_path / "locks", str(tmp_path / "store" / ".locks" / "vm-1.lock")
+    with SshRunner(SshTarget.from_mapping(sshd.ssh_tunnel()), lock_dir=str(locks)) as ssh:
+        with ssh.lock(host_path, timeout=1):
+            held = list(locks.iterdir())
+            ssh.forget_lock(host_path)
+        assert len(held) == 1 and list(locks.iterdir()) == []  # one local file per lock, then none
+        assert not (tmp_path / "store").exists()  # nothing made on the host for a lock
+        ssh.forget_lock(host_path)  # forgetting twice is fine
+
+
 def test_locks_exclude_each_other(runner: SshRunner, sshd: Sshd, tmp_path: Path) -> None:
     other = SshRunner(SshTarget.from_mapping(sshd.ssh_tunnel()), lock_dir=None)
     with runner.lock(str(tmp_path / "vm.lock"), timeout=1):

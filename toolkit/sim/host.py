@@ -227,3 +227,6 @@ class SimRunner:
 
     def lock(self, path: str, *, timeout: float) -> contextlib.AbstractContextManager[None]:
         return self._local.lock(path, timeout=timeout)
+
+    def forget_lock(self, path: str) -> None:
+        self._local.forget_lock(path)
