@@ -57,8 +57,7 @@ class Disks:
             user = self.attached_to(cid)
             if user is not None:
                 raise CloudError(f"Disk '{cid}' is attached to VM '{user}'; detach it before deleting it")
-            self._remove_files(cid)
-            self.store.forget_lock(cid)
+            self._remove_files(cid)  # its lock file goes as lock_for ends
         log.info("delete_disk %s", cid)
 
     def set_metadata(self, cid: DiskCid, metadata: dict[str, Any]) -> None:

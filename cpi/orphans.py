@@ -111,9 +111,7 @@ def remove_orphan(store: Store, orphan: Orphan) -> bool:
         if orphan not in find_orphans(store):
             log.info("%s is no longer an orphan: kept", orphan.path)
             return False
-        _remove_path(store, orphan.path)
-        if not _exists(store, orphan.owner):
-            store.forget_lock(orphan.owner)  # as the CPI does when it deletes a resource
+        _remove_path(store, orphan.path)  # lock_for then removes the owner's lock if nothing of it is left
     return True
 
 
@@ -244,18 +242,8 @@ def _stale_locks(store: Store) -> Iterator[Orphan]:
     for name in _entries(store, store.join(LOCKS)):
         cid = cid_of(name[: -len(LOCK_SUFFIX)], ALL_KINDS) if name.endswith(LOCK_SUFFIX) else None
         # Other lock names (e.g. "macs") guard shared state, not one resource: never stale.
-        if cid is not None and not _exists(store, cid):
+        if cid is not None and not store.exists(cid):
             yield Orphan(OrphanKind.STALE_LOCK, store.join(LOCKS, name), cid)
-
-
-def _exists(store: Store, cid: Cid) -> bool:
-    if isinstance(cid, DiskCid):
-        paths = [store.disk_vmdk(cid), store.disk_record(cid)]
-    elif isinstance(cid, SnapshotCid):
-        paths = [store.snapshot_vmdk(cid), store.snapshot_record(cid)]
-    else:
-        paths = [store.join(cid.name)]
-    return any(store.runner.exists(path) for path in paths)
 
 
 def cid_of(name: str, kinds: tuple[type[Cid], ...]) -> Cid | None:

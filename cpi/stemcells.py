@@ -120,8 +120,7 @@ class Stemcells:
 
     def _remove(self, cid: StemcellCid) -> None:
         image = self.images.image_of(cid) if self.images is not None else None
-        self.store.runner.remove_tree(self.store.stemcell_dir(cid))
-        self.store.forget_lock(cid)
+        self.store.runner.remove_tree(self.store.stemcell_dir(cid))  # called under lock_for: its lock goes too
         log.info("delete_stemcell %s: removed", cid)
         if self.images is not None:
             self.images.release(image)

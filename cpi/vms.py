@@ -171,7 +171,6 @@ class Vms:
                 self.store.runner.remove_tree(directory)
             if self.store.runner.exists(directory):
                 raise CloudError(f"Deleting VM '{cid}': '{directory}' is still there")
-            self.store.forget_lock(cid)
         if stemcell is not None:
             self.stemcells.collect(stemcell)
         log.info("delete_vm %s", cid)
