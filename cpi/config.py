@@ -76,10 +76,6 @@ class CpiConfig:
             raise ConfigError(problems, subject="CPI configuration")
         return cls(agent=agent, **values)
 
-    @property
-    def stemcells_dir(self) -> str:
-        return self.stemcell_store_path or _join(self.vm_store_path, "stemcells")
-
 
 _PREFIX = "cloud.properties.vmrun."
 _PATHS = ("vm_store_path", "vmrun_bin_path")
@@ -189,9 +185,3 @@ def _ssh(raw: object, problems: list[str]) -> SshTarget | None:
     except ConfigError as exc:
         problems.extend(f"{_PREFIX}{p}" for p in exc.problems)
         return None
-
-
-def _join(base: str, name: str) -> str:
-    # The store may live on a Windows host (SSH mode): keep its separator.
-    sep = "\\" if "\\" in base and "/" not in base else "/"
-    return base.rstrip(sep) + sep + name

@@ -81,11 +81,6 @@ class Power:
         if was_running or start_after:
             self.vmrun.start(vmx)
 
-    def reboot(self, vmx: str) -> None:
-        """Soft shutdown (hard after the soft-shutdown wait) and start; an off VM is just started."""
-        with self.stopped(vmx, start_after=True):
-            pass
-
     def _start_quietly(self, vmx: str) -> None:
         try:
             self.vmrun.start(vmx)

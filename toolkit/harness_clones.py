@@ -29,7 +29,7 @@ from toolkit.errors import (
     VmxUnreadableError,
 )
 from toolkit.runner import Runner
-from toolkit.vmrun import CloneKind, HostType, StopMode, Vmrun
+from toolkit.vmrun import CloneKind, StopMode, Vmrun
 from toolkit.vmx import Vmx, read_vmx, write_vmx
 
 log = logging.getLogger(__name__)
@@ -193,8 +193,3 @@ def _fresh_identity(config: Vmx, name: str) -> None:
             config.unset(key)
     config.set("uuid.action", "create")
     set_display_name(config, name)
-
-
-def copies_by_files(host_type: HostType) -> bool:
-    """Player has no ``clone`` verb: clones there are full copies made file by file."""
-    return host_type is HostType.PLAYER

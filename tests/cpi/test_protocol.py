@@ -256,7 +256,6 @@ def test_reference_config_loads_with_defaults() -> None:
     assert config.vm_start_max_wait_seconds == 600 and config.vm_soft_shutdown_max_wait_seconds == 30
     assert config.agent.mbus == "https://mbus:mbuspassword@0.0.0.0:6868"
     assert config.agent.ntp[0] == "time1.google.com"
-    assert config.stemcells_dir == config.vm_store_path + "/stemcells"
     assert "mbuspassword" not in repr(config)
 
 

@@ -78,8 +78,3 @@ def _host_path(root: Path, parts: list[str]) -> Path:
     if parts and parts[0] == "usr":
         return Path("/usr", *parts[1:])
     return root.joinpath(*parts)
-
-
-def guest_name(root: Path, host_path: Path) -> str:
-    """The guest's spelling of a host path inside ``root``."""
-    return "/" + host_path.relative_to(root).as_posix()
