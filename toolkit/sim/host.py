@@ -10,14 +10,13 @@ mocks the toolkit: callers drive it through the real ``Runner`` protocol.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, BinaryIO
+from typing import Any
 
 from toolkit.clock import Clock, SystemClock
 from toolkit.errors import CommandTimeout
@@ -136,12 +135,17 @@ def _process(proc: GuestProc) -> ProcessView:
     return ProcessView(proc.pid, proc.owner, proc.cmd, proc.host_pid)
 
 
-class SimRunner:
-    """A ``Runner`` on the simulated host: simulated tools by name, real files otherwise."""
+class SimRunner(LocalRunner):
+    """A ``Runner`` on the simulated host: simulated tools by name, real files otherwise.
+
+    The simulated host's files are this machine's files, so everything but
+    ``path`` (always POSIX, like the hosts it stands in for) and ``run`` is
+    ``LocalRunner``'s.
+    """
 
     def __init__(self, host: SimHost) -> None:
+        super().__init__(clock=host.clock)
         self._host = host
-        self._local = LocalRunner(clock=host.clock)
 
     @property
     def path(self) -> ModuleType:
@@ -159,14 +163,15 @@ class SimRunner:
         # ``detach``: simulated VMs live in the state dir, so they outlive any caller already.
         name = posixpath.basename(argv[0]) if argv else ""
         if name not in self._host.vmrun_names + self._host.ovftool_names:
-            return self._local.run(argv, timeout=timeout, stdin=stdin, on_output=on_output, detach=detach)
+            return super().run(argv, timeout=timeout, stdin=stdin, on_output=on_output, detach=detach)
+        shown = redact(argv)
         clock = self._host.clock
         started = clock.monotonic()
         try:
             code, out, err = self._simulate(name, argv, timeout, on_output)
         except CommandTimeout:
-            raise CommandTimeout(redact(argv), timeout) from None
-        return Completed(redact(argv), code, out, err, clock.monotonic() - started)
+            raise CommandTimeout(shown, timeout) from None
+        return Completed(shown, code, out, err, clock.monotonic() - started)
 
     def _simulate(
         self, name: str, argv: Sequence[str], timeout: float, on_output: OutputSink | None
@@ -178,55 +183,3 @@ class SimRunner:
         if on_output is not None and out:
             on_output(out)
         return code, out, ""
-
-    # --- files: the simulated host's files are this machine's files ----------------------
-
-    def read_bytes(self, path: str) -> bytes:
-        return self._local.read_bytes(path)
-
-    def write_bytes(self, path: str, data: bytes, *, mode: int | None = None) -> None:
-        self._local.write_bytes(path, data, mode=mode)
-
-    def open_read(self, path: str) -> contextlib.AbstractContextManager[BinaryIO]:
-        return self._local.open_read(path)
-
-    def open_write(
-        self, path: str, *, mode: int | None = None
-    ) -> contextlib.AbstractContextManager[BinaryIO]:
-        return self._local.open_write(path, mode=mode)
-
-    def exists(self, path: str) -> bool:
-        return self._local.exists(path)
-
-    def is_dir(self, path: str) -> bool:
-        return self._local.is_dir(path)
-
-    def size(self, path: str) -> int:
-        return self._local.size(path)
-
-    def mkdir(self, path: str) -> None:
-        self._local.mkdir(path)
-
-    def remove(self, path: str) -> None:
-        self._local.remove(path)
-
-    def remove_tree(self, path: str) -> None:
-        self._local.remove_tree(path)
-
-    def rename(self, src: str, dst: str) -> None:
-        self._local.rename(src, dst)
-
-    def copy_file(self, src: str, dst: str) -> None:
-        self._local.copy_file(src, dst)
-
-    def list_dir(self, path: str) -> list[str]:
-        return self._local.list_dir(path)
-
-    def make_temp_dir(self, prefix: str = "vmtk-") -> str:
-        return self._local.make_temp_dir(prefix)
-
-    def lock(self, path: str, *, timeout: float) -> contextlib.AbstractContextManager[None]:
-        return self._local.lock(path, timeout=timeout)
-
-    def forget_lock(self, path: str) -> None:
-        self._local.forget_lock(path)
