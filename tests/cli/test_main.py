@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -103,3 +105,12 @@ def test_vmtk_verbose_variable_turns_on_debug_and_tracebacks(vmtk: Vmtk, tmp_pat
     assert result.exit_code == 1
     assert "Traceback" in result.stderr and result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
     assert logging.getLogger().level == logging.DEBUG
+
+
+@pytest.mark.real_process
+def test_starting_vmtk_does_not_load_the_simulator() -> None:
+    # Every vmtk command pays for what the CLI imports at start-up; the simulator's host model
+    # (and pycdlib under it) is for `vmtk sim` and the demo only.
+    code = "import sys, toolkit.cli.main; print('toolkit.sim.host' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -31,8 +31,10 @@ from toolkit.clock import SystemClock
 from toolkit.errors import ToolkitError
 from toolkit.guest import Guest
 from toolkit.runner import LocalRunner
-from toolkit.sim import SimHost
 from toolkit.vmrun import GuestCredentials, Vmrun
+
+if TYPE_CHECKING:
+    from toolkit.sim import SimHost
 
 T = TypeVar("T")
 REPO = Path(toolkit.__file__).resolve().parents[1]
@@ -132,7 +134,7 @@ class Demo:
         return str(result[0])
 
     def vm_properties(self) -> dict[str, Any]:
-        knobs = SimHost(self.ws.sim_home).home.knobs()
+        knobs = _sim_host(self.ws.sim_home).home.knobs()
         bootstrap = {"script_content": BOOTSTRAP_SCRIPT, "script_path": "/tmp/bootstrap.sh",
                      "interpreter_path": "/bin/sh", "username": knobs.guest_user,
                      "password": knobs.guest_password, "ready_process_name": "bosh-agent",
@@ -141,7 +143,7 @@ class Demo:
 
     def processes(self, vm_cid: str) -> str:
         vmx = self.find_vmx(vm_cid)
-        knobs = SimHost(self.ws.sim_home).home.knobs()
+        knobs = _sim_host(self.ws.sim_home).home.knobs()
         vmrun = Vmrun(self.runner, binary=_script("vmrun-sim"), clock=SystemClock())
         guest = Guest(vmrun, vmx, GuestCredentials(knobs.guest_user, knobs.guest_password), clock=SystemClock())
         names = sorted({p.name for p in guest.processes()})
@@ -174,6 +176,13 @@ class Demo:
 
 # A response log line: "2026-11-25 11:05:17,690 INFO cpi.bootstrap: bootstrap stdout: ...".
 _LOG_LINE = re.compile(r"^\S+ \S+ [A-Z]+ cpi\.bootstrap: (?P<message>bootstrap (?:stdout|stderr): .*|.* exited with .*)$")
+
+
+def _sim_host(home: Path) -> SimHost:
+    # The simulator (and pycdlib under it) loads only when the demo runs, not with every vmtk command.
+    from toolkit.sim import SimHost
+
+    return SimHost(home)
 
 
 def _bootstrap_lines(log: str) -> list[str]:
@@ -226,7 +235,7 @@ def run_demo(echo: Callable[[str], None] = click.echo, *, image: Path | None = N
     ws = Workspace(root)
     started = time.monotonic()
     try:
-        SimHost(ws.sim_home).configure(boot_delay=1.0)
+        _sim_host(ws.sim_home).configure(boot_delay=1.0)
         write_config(ws)
         with _sim_environment(ws.sim_home):
             Demo(ws, echo, image).run()

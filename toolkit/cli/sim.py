@@ -13,12 +13,15 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from toolkit.cli.output import emit_rows
-from toolkit.sim import SimHost
 from toolkit.sim.knobs import Product
+
+if TYPE_CHECKING:
+    from toolkit.sim import SimHost
 
 HOME = click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="VMRUN_SIM_HOME",
                     default=Path.home() / ".vmrun-sim", show_default="$VMRUN_SIM_HOME or ~/.vmrun-sim",
@@ -43,7 +46,7 @@ def up(home: Path, product: str | None, boot_delay: float | None, latency: tuple
     knobs: dict[str, object] = {"product": product, "boot_delay": boot_delay}
     if latency:
         knobs["latency"] = _latency(latency)
-    SimHost(home).configure(**{k: v for k, v in knobs.items() if v is not None})
+    _host(home).configure(**{k: v for k, v in knobs.items() if v is not None})
     vmrun = Path(sys.executable).with_name("vmrun-sim")
     click.echo(f"Simulator ready in {home} (knobs in {home / KNOBS_FILE}). Use it with:\n")
     click.echo(f"  export VMRUN_SIM_HOME={home}")
@@ -56,7 +59,7 @@ def up(home: Path, product: str | None, boot_delay: float | None, latency: tuple
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def status(home: Path, as_json: bool) -> None:
     """List the simulated VMs with their power, VMware Tools and agent state."""
-    host = SimHost(home)
+    host = _host(home)
     rows = []
     for key in sorted(host.home.snapshot().vms):
         view = host.vm(key)
@@ -97,3 +100,9 @@ def _latency(pairs: tuple[str, ...]) -> dict[str, float]:
         except ValueError:
             raise click.BadParameter(f"{pair!r} is not VERB=SECONDS", param_hint="--latency") from None
     return table
+
+
+def _host(home: Path) -> SimHost:
+    from toolkit.sim import SimHost  # loads the host model only for the command that needs it
+
+    return SimHost(home)

@@ -9,16 +9,26 @@ files directly: it *is* the VMware host.
 
 from __future__ import annotations
 
-from toolkit.sim.host import (
-    AgentStatus,
-    AgentView,
-    ProcessView,
-    SimHost,
-    SimRunner,
-    VmView,
-)
+from typing import TYPE_CHECKING, Any
+
 from toolkit.sim.knobs import Platform, Product, SoftStop
 from toolkit.sim.state import Power
+
+if TYPE_CHECKING:
+    from toolkit.sim.host import AgentStatus, AgentView, ProcessView, SimHost, SimRunner, VmView
+
+# The host model (and pycdlib under it) loads on first use, so that a program that only
+# needs the knobs' names (``vmtk``'s option choices) does not pay for it at start-up.
+_FROM_HOST = frozenset({"AgentStatus", "AgentView", "ProcessView", "SimHost", "SimRunner", "VmView"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_HOST:
+        from toolkit.sim import host
+
+        return getattr(host, name)
+    raise AttributeError(f"module 'toolkit.sim' has no attribute {name!r}")
+
 
 __all__ = [
     "AgentStatus",
