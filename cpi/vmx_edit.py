@@ -4,11 +4,11 @@ VMware rewrites a .vmx at power-off and discards edits made while the VM runs,
 so callers apply these only to a powered-off VM and write the file with
 ``write_vmx``. Layout (what the agent's "scsi" device resolver relies on):
 ``scsi0:0`` root disk (hint "0"), ``scsi0:1`` ephemeral ("1"), persistent
-disks on the next free ``scsi0:N`` with N >= 2 and never 7 (the controller's
-own ID), attached ``independent-persistent`` so snapshots and linked clones
-never capture them. The settings ISO goes into the template's FIRST CD-ROM
-(the agent reads ``/dev/sr0``); one is added on ``ide1:0`` only if there is
-none. This module does no I/O.
+disks on the lowest ``scsi0:N`` no device (disk or CD-ROM) holds, with N >= 2
+and never 7 (the controller's own ID), attached ``independent-persistent`` so
+snapshots and linked clones never capture them. The settings ISO goes into
+the template's FIRST CD-ROM (the agent reads ``/dev/sr0``); one is added on
+``ide1:0`` only if there is none. This module does no I/O.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from toolkit.vmx import Vmx
 PERSISTENT_MODE = "independent-persistent"
 EPHEMERAL_SLOT = Slot(Bus.SCSI, 0, 1)
 FALLBACK_CDROM = Slot(Bus.IDE, 1, 0)
-SCSI_UNITS = [u for u in range(2, 16) if u != 7]
+FIRST_PERSISTENT_UNIT = 2  # scsi0:0 is the system disk, scsi0:1 the ephemeral one
 
 
 def configure_new_vm(
@@ -63,13 +63,16 @@ def slot_of(vmx: Vmx, path: str) -> Slot | None:
 
 
 def attach_persistent(vmx: Vmx, path: str) -> str:
-    """Attach ``path`` on the next free scsi0 unit (>= 2, never 7); returns the agent hint."""
-    taken = {d.slot.unit for d in devices.hard_disks(vmx) if d.slot.bus is Bus.SCSI and d.slot.controller == 0}
-    free = [u for u in SCSI_UNITS if u not in taken]
-    if not free:
-        raise DiskError("no free SCSI unit on scsi0 for another persistent disk")
+    """Attach ``path`` on the next free scsi0 unit (>= 2, never 7); returns the agent hint.
+
+    A unit any device holds is skipped, a CD-ROM drive included.
+    """
+    try:
+        slot = devices.free_slot(vmx, Bus.SCSI, 0, first_unit=FIRST_PERSISTENT_UNIT)
+    except DiskError as exc:
+        # Say what the CPI was doing: BOSH shows this message to the operator.
+        raise DiskError("no free SCSI unit on scsi0 for another persistent disk") from exc
     devices.ensure_controller(vmx, Bus.SCSI, 0)
-    slot = Slot(Bus.SCSI, 0, free[0])
     devices.attach_disk(vmx, slot, path, mode=PERSISTENT_MODE)
     return str(slot.unit)
 

@@ -211,11 +211,12 @@ def detach(vmx: Vmx, slot: Slot) -> None:
     log.debug("detached %s (%d keys)", slot, removed)
 
 
-def free_slot(vmx: Vmx, bus: Bus = Bus.SCSI, controller: int = 0) -> Slot:
-    """The lowest free unit on ``bus``/``controller`` (never ``scsiN:7``)."""
+def free_slot(vmx: Vmx, bus: Bus = Bus.SCSI, controller: int = 0, *, first_unit: int = 0) -> Slot:
+    """The lowest unit >= ``first_unit`` on ``bus``/``controller`` that no disk or
+    CD-ROM occupies (never ``scsiN:7``)."""
     _check_controller(bus, controller)
     used = {a.slot for a in _attachments(vmx)}
-    for unit in range(LIMITS[bus][1]):
+    for unit in range(first_unit, LIMITS[bus][1]):
         if _valid_address(bus, controller, unit) and Slot(bus, controller, unit) not in used:
             return Slot(bus, controller, unit)
     raise DiskError(f"no free unit on {bus.value}{controller}")

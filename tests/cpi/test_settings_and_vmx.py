@@ -65,6 +65,15 @@ def test_persistent_disks_take_units_2_to_15_never_7_then_refuse() -> None:
     assert vmx_edit.persistent_attachments(vmx, "/s/disk") == []
 
 
+def test_a_persistent_disk_goes_past_a_cdrom_drive_on_scsi0() -> None:
+    vmx = Vmx.parse(vmx_text("t", 512, "t-disk1.vmdk", None).encode())
+    vmx.set("scsi0:2.present", "TRUE")
+    vmx.set("scsi0:2.deviceType", "cdrom-image")
+    vmx.set("scsi0:2.fileName", "tools.iso")
+    assert vmx_edit.attach_persistent(vmx, "/s/disks/disk-a.vmdk") == "3"
+    assert vmx["scsi0:2.fileName"] == "tools.iso" and vmx["scsi0:2.deviceType"] == "cdrom-image"
+
+
 @pytest.mark.parametrize(
     ("metadata", "name"),
     [

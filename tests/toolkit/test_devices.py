@@ -250,6 +250,16 @@ def test_free_slot_never_returns_unit_7_or_a_busy_unit(busy: set[int]) -> None:
         assert slot.unit != 7 and slot.unit not in busy and slot.unit == min(set(range(16)) - busy - {7})
 
 
+def test_free_slot_starts_at_first_unit_and_skips_cdroms_there() -> None:
+    vmx = doc(
+        'scsi0.present = "TRUE"', 'scsi0:3.present = "TRUE"', 'scsi0:3.deviceType = "cdrom-image"',
+    )  # fmt: skip
+    assert free_slot(vmx) == Slot.parse("scsi0:0")
+    assert free_slot(vmx, first_unit=2) == Slot.parse("scsi0:2")
+    assert free_slot(vmx, first_unit=3) == Slot.parse("scsi0:4")
+    assert free_slot(vmx, first_unit=7) == Slot.parse("scsi0:8")
+
+
 def test_ensure_controller_keeps_an_existing_model_and_validates_new_ones() -> None:
     vmx = fixture("large-500-lines.vmx")
     ensure_controller(vmx, Bus.SCSI, 1, "lsilogic")
