@@ -43,6 +43,16 @@ class Cid:
         return cls(raw)
 
     @classmethod
+    def from_name(cls: type[C], name: str) -> C | None:
+        """The CID a store entry's name (a ``cid.name``) claims; ``None`` if it claims none of this kind."""
+        if not name.startswith(cls.prefix):
+            return None
+        try:
+            return cls(name[len(cls.prefix):])
+        except CpiError:  # a foreign name that only looks like ours
+            return None
+
+    @classmethod
     def new(cls: type[C]) -> C:
         return cls(str(uuid.uuid4()))
 

@@ -31,11 +31,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from cpi.errors import CpiError
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
 from cpi.images import DIGEST, IMAGES, STAGING, digests_in_use, lock_name
 from cpi.stemcells import Stemcells
-from cpi.store import DELETED_MARKER, DISKS, LOCKS, SNAPSHOTS, Store
+from cpi.store import DELETED_MARKER, DISKS, LOCKS, PAIRED, SNAPSHOTS, Store, vmdk_cid
 from toolkit.errors import LockTimeout
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,6 @@ TEMP_NAME = re.compile(r"(?P<target>.+)\.tmp-[0-9a-f]{8}")
 LOCK_SUFFIX = ".lock"
 # VMware keeps "<disk>.vmdk.lck" directories next to a disk while a VM has it open.
 VMWARE_LOCK_SUFFIX = ".lck"
-PAIRED: dict[str, type[Cid]] = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}
 DIRECTORY_KINDS: tuple[type[Cid], ...] = (VmCid, StemcellCid)
 ALL_KINDS: tuple[type[Cid], ...] = (*DIRECTORY_KINDS, DiskCid, SnapshotCid)
 
@@ -210,7 +208,7 @@ def _unpaired(store: Store, folder: str, kind: type[Cid]) -> Iterator[Orphan]:
             continue
         temp = TEMP_NAME.fullmatch(name)
         stem, _, ext = (temp["target"] if temp else name).rpartition(".")
-        cid = cid_of(stem, (kind,)) if ext in ("vmdk", "json") else None
+        cid = kind.from_name(stem) if ext in ("vmdk", "json") else None
         path = store.join(folder, name)
         if cid is None:
             yield Orphan(OrphanKind.FOREIGN, path)
@@ -225,7 +223,7 @@ def _unpaired(store: Store, folder: str, kind: type[Cid]) -> Iterator[Orphan]:
 def _vmware_lock(store: Store, folder: str, name: str, names: set[str], kind: type[Cid]) -> Iterator[Orphan]:
     """VMware's lock of a disk is the disk's while the disk is there; then it is stale."""
     disk = name[: -len(VMWARE_LOCK_SUFFIX)]
-    cid = cid_of(disk[: -len(".vmdk")], (kind,)) if disk.endswith(".vmdk") else None
+    cid = vmdk_cid(disk, kind)
     if cid is None:
         yield Orphan(OrphanKind.FOREIGN, store.join(folder, name))
     elif disk not in names:
@@ -248,13 +246,8 @@ def _stale_locks(store: Store) -> Iterator[Orphan]:
 
 def cid_of(name: str, kinds: tuple[type[Cid], ...]) -> Cid | None:
     """The CID a store entry's name claims, if it is a valid one of ``kinds``."""
-    for kind in kinds:
-        if name.startswith(kind.prefix):
-            try:
-                return kind(name[len(kind.prefix):])
-            except CpiError:  # a foreign name that only looks like ours
-                return None
-    return None
+    # No prefix starts another, so at most one kind can claim a name.
+    return next((cid for kind in kinds if (cid := kind.from_name(name)) is not None), None)
 
 
 # --- runner helpers -----------------------------------------------------------------------

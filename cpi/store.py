@@ -32,9 +32,8 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
-from cpi.errors import CpiError
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
 from toolkit.errors import HostFileNotFound, ToolkitError
 from toolkit.runner import Runner
@@ -47,6 +46,11 @@ SNAPSHOTS = "snapshots"
 LOCKS = ".locks"
 DELETED_MARKER = "deleted"
 RESTART_MARKER = "restart-pending"
+VMDK = ".vmdk"
+# The folders whose entries are a .vmdk and its .json record, and the kind of CID they are named for.
+PAIRED: dict[str, type[Cid]] = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}
+
+C = TypeVar("C", bound=Cid)
 
 
 class Store:
@@ -81,10 +85,10 @@ class Store:
         return self.join(cid.name, name)
 
     def vm_cids(self) -> list[VmCid]:
-        return [VmCid(n[len(VmCid.prefix):]) for n in self._entries() if _owned(n, VmCid)]
+        return self._directory_cids(VmCid)
 
     def stemcell_cids(self) -> list[StemcellCid]:
-        return [StemcellCid(n[len(StemcellCid.prefix):]) for n in self._entries() if _owned(n, StemcellCid)]
+        return self._directory_cids(StemcellCid)
 
     # --- disks and snapshots -----------------------------------------------------------
 
@@ -104,13 +108,11 @@ class Store:
         """The disk a .vmx ``fileName`` refers to, if it is one of this store's disks."""
         if self.runner.path.dirname(path) != self.join(DISKS):
             return None
-        stem = self.runner.path.basename(path)
-        if not (stem.startswith(DiskCid.prefix) and stem.endswith(".vmdk")):
-            return None
-        try:
-            return DiskCid(stem[len(DiskCid.prefix):-len(".vmdk")])
-        except CpiError:
-            return None
+        return vmdk_cid(self.runner.path.basename(path), DiskCid)
+
+    def recorded_files(self) -> list[tuple[Cid, str]]:
+        """Disks, then snapshots, that have both their .vmdk and their .json record; each with its .vmdk's path."""
+        return [found for folder, kind in PAIRED.items() for found in self._recorded(folder, kind)]
 
     def ensure_dir(self, *parts: str) -> str:
         path = self.join(*parts)
@@ -191,6 +193,15 @@ class Store:
         except ToolkitError as exc:  # never hide the call's own outcome; `vmtk store gc` sweeps it later
             log.warning("could not tidy the lock of %s: %s", cid, exc)
 
+    def _recorded(self, folder: str, kind: type[Cid]) -> list[tuple[Cid, str]]:
+        path = self.join(folder)
+        names = set(self.runner.list_dir(path)) if self.runner.is_dir(path) else set()
+        claimed = ((c, n) for n in names if (c := vmdk_cid(n, kind)) is not None and c.name + ".json" in names)
+        return [(c, self.join(folder, n)) for c, n in sorted(claimed, key=lambda found: found[0].name)]
+
+    def _directory_cids(self, kind: type[C]) -> list[C]:
+        return [c for n in self._entries() if (c := kind.from_name(n)) is not None]
+
     def _entries(self) -> list[str]:
         try:
             return self.runner.list_dir(self.root)
@@ -198,11 +209,6 @@ class Store:
             return []
 
 
-def _owned(name: str, kind: type[Cid]) -> bool:
-    if not name.startswith(kind.prefix):
-        return False
-    try:
-        kind(name[len(kind.prefix):])
-    except CpiError:  # a foreign entry, not ours
-        return False
-    return True
+def vmdk_cid(name: str, kind: type[C]) -> C | None:
+    """The CID a ``<cid.name>.vmdk`` file name claims, if it is a valid one of ``kind``."""
+    return kind.from_name(name[: -len(VMDK)]) if name.endswith(VMDK) else None

@@ -238,6 +238,12 @@ def test_cids_round_trip_and_name_their_files(value: object) -> None:
     for kind, prefix in ((VmCid, "vm-"), (DiskCid, "disk-"), (StemcellCid, "cs-")):
         cid = kind.parse(text)
         assert str(cid) == text and cid.name == prefix + text
+        assert kind.from_name(cid.name) == cid
+
+
+@pytest.mark.parametrize("name", ["vm-", "vm-a/b", "vm-..", "cs-" + "a" * 40, "disk-x", "VM-x", "x"])
+def test_names_claiming_no_vm_cid_give_none(name: str) -> None:
+    assert VmCid.from_name(name) is None
 
 
 def test_new_cids_are_unique_bare_uuids() -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import click
 
-from cpi.ids import Cid, DiskCid, SnapshotCid
-from cpi.orphans import Orphan, cid_of, find_orphans, remove_orphan
-from cpi.store import DISKS, SNAPSHOTS, Store
+from cpi.orphans import Orphan, find_orphans, remove_orphan
+from cpi.store import Store
 from toolkit.cli.app import App, pass_app
 from toolkit.cli.hostpaths import require_dir_if_present
 from toolkit.cli.output import emit_rows
@@ -21,7 +20,6 @@ STORE = click.argument("root", metavar="STORE_PATH", envvar="VMTK_STORE")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 LOCK_WAIT = 30.0
 STORE_WHAT = "CPI store directory, the CPI's vm_store_path"
-PAIRED: dict[str, type[Cid]] = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}
 
 
 @click.group("store")
@@ -39,9 +37,7 @@ def list_(app: App, root: str, as_json: bool) -> None:
     store = Store(app.host, root, lock_timeout=LOCK_WAIT)
     rows = [{"kind": "stemcell", "cid": str(c), "path": store.stemcell_dir(c)} for c in store.stemcell_cids()]
     rows += [{"kind": "vm", "cid": str(c), "path": store.vm_dir(c)} for c in store.vm_cids()]
-    for folder, kind in PAIRED.items():
-        rows += [{"kind": kind.kind, "cid": str(c), "path": store.join(folder, c.name + ".vmdk")}
-                 for c in _paired(store, folder, kind)]
+    rows += [{"kind": c.kind, "cid": str(c), "path": path} for c, path in store.recorded_files()]
     emit_rows(rows, ("kind", "cid", "path"), as_json=as_json)
 
 
@@ -75,11 +71,3 @@ def _row(orphan: Orphan, action: str) -> dict[str, object]:
     owner = orphan.owner
     return {"action": action, "kind": orphan.kind.value, "path": orphan.path, "why": orphan.why,
             "owner": None if owner is None else {"kind": owner.kind, "cid": str(owner)}}
-
-
-def _paired(store: Store, folder: str, kind: type[Cid]) -> list[Cid]:
-    """CIDs that have both their .vmdk and their .json record in ``folder``."""
-    path = store.join(folder)
-    names = set(store.runner.list_dir(path)) if store.runner.is_dir(path) else set()
-    stems = sorted(n[: -len(".vmdk")] for n in names if n.endswith(".vmdk"))
-    return [c for s in stems if f"{s}.json" in names and (c := cid_of(s, (kind,))) is not None]
