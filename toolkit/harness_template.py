@@ -80,7 +80,7 @@ def _import(runner: Runner, image: str, vmx: str) -> str:
         stemcell,
     )
 
-    if stemcell.inspect(image).version is None:
+    if stemcell.tarball_manifest(image) is None:
         return stemcell.import_image(runner, image, vmx, name=TEMPLATE_NAME)
     unpacked = archive.extract(image)  # a local directory, like the tarball itself
     try:

@@ -7,7 +7,8 @@ render the .vmx (``toolkit.ovfvmx``) and convert each streamOptimized disk to a
 monolithicSparse ``<name>-disk<N>.vmdk`` straight from the tarball, each file
 written atomically through the ``Runner``. A failed import removes what it
 wrote: there is never a half-imported template. ``read_stemcell_manifest`` and
-``inspect`` read a full stemcell tarball (``stemcell.MF`` + ``image``).
+``inspect`` read a full stemcell tarball (``stemcell.MF`` + ``image``);
+``tarball_manifest`` tells such a tarball from a bare image cheaply.
 
 This module never runs VMware programs except through ``Ovftool`` and never
 touches host files except through the ``Runner``.
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 MANIFEST_NAME = "stemcell.MF"
 IMAGE_NAME = "image"
+TARBALL_SUFFIXES = (".tgz", ".tar.gz", ".tar")  # a full stemcell; a bare ``image`` has none of these
 MAX_MANIFEST_BYTES = 1 << 20
 _STAGE_CHUNK = 1 << 20
 
@@ -181,32 +183,55 @@ class StemcellSummary:
     memory_mb: int
 
 
+def tarball_manifest(path: str, *, limits: Limits = DEFAULT_LIMITS) -> StemcellManifest | None:
+    """The ``stemcell.MF`` of a full stemcell tarball; ``None`` for a bare image, OVA or OVF.
+
+    The suffix decides first, so a bare ``image`` (itself a big compressed
+    tarball) is never scanned just to learn it holds no ``stemcell.MF``;
+    ``import_image`` reports what is wrong with a package that is neither.
+    """
+    if not path.lower().endswith(TARBALL_SUFFIXES):
+        return None
+    try:
+        return read_stemcell_manifest(path, limits=limits)
+    except StemcellError:
+        return None
+
+
 def inspect(path: str, *, limits: Limits = DEFAULT_LIMITS) -> StemcellSummary:
     """What a stemcell tarball (or a bare image / OVF package) holds, without importing it."""
-    if not _is_stemcell_tarball(path, limits):
+    parts = _stemcell_parts(path, limits) if path.lower().endswith(TARBALL_SUFFIXES) else None
+    if parts is None:
         spec = parse_ovf(open_package(path, limits=limits).descriptor)
         return _summary(spec, None)
-    manifest, descriptor = _stemcell_parts(path, limits)
+    manifest, descriptor = parts
     return _summary(parse_ovf(descriptor), manifest)
 
 
-def _is_stemcell_tarball(path: str, limits: Limits) -> bool:
-    if not path.lower().endswith((".tgz", ".tar.gz", ".tar")):
-        return False
-    return any(m.name == MANIFEST_NAME for m, _ in archive.iter_members(path, limits=limits))
-
-
-def _stemcell_parts(path: str, limits: Limits) -> tuple[StemcellManifest, bytes]:
+def _stemcell_parts(path: str, limits: Limits) -> tuple[StemcellManifest, bytes] | None:
+    """``stemcell.MF`` and the image's OVF descriptor in one pass; ``None`` when there is no ``stemcell.MF``."""
     manifest: StemcellManifest | None = None
-    descriptor: bytes | None = None
+    descriptor: bytes | StemcellError | None = None
     for member, stream in archive.iter_members(path, limits=limits):
         if member.name == MANIFEST_NAME and stream is not None:
             manifest = parse_stemcell_manifest(stream.read(MAX_MANIFEST_BYTES))
         elif member.name == IMAGE_NAME and stream is not None:
-            descriptor = _descriptor_in(stream, limits)
-    if manifest is None or descriptor is None:
+            # The image often precedes stemcell.MF: its error counts only if this turns out to be a stemcell.
+            descriptor = _descriptor_or_error(stream, limits)
+    if manifest is None:
+        return None
+    if isinstance(descriptor, StemcellError):
+        raise descriptor
+    if descriptor is None:
         raise StemcellError(f"{path}: a stemcell tarball needs both {MANIFEST_NAME} and {IMAGE_NAME}")
     return manifest, descriptor
+
+
+def _descriptor_or_error(image: Any, limits: Limits) -> bytes | StemcellError:
+    try:
+        return _descriptor_in(image, limits)
+    except StemcellError as exc:
+        return exc
 
 
 def _descriptor_in(image: Any, limits: Limits) -> bytes:

@@ -206,7 +206,7 @@ def stemcell_image(path: str, workdir: Path) -> str:
     """The ``image`` to import: ``path`` itself, or unpacked once from a full stemcell tarball."""
     from toolkit import archive, stemcell
 
-    if stemcell.inspect(path).version is None:
+    if stemcell.tarball_manifest(path) is None:
         return path
     unpacked = archive.extract(path, str(workdir / "stemcell"))
     return os.path.join(unpacked, stemcell.IMAGE_NAME)

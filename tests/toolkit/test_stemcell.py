@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fixtures import make_stemcell
-from toolkit import vmdk
+from toolkit import archive, vmdk
 from toolkit.clock import FakeClock
 from toolkit.errors import OvftoolError, StemcellError
 from toolkit.ovftool import Ovftool
@@ -20,6 +21,7 @@ from toolkit.stemcell import (
     inspect,
     parse_stemcell_manifest,
     read_stemcell_manifest,
+    tarball_manifest,
 )
 from toolkit.vmx import read_vmx
 
@@ -134,6 +136,35 @@ def test_the_stemcell_manifest_and_summary() -> None:
     assert (summary.disk_bytes, summary.cpus, summary.memory_mb) == (1 << 20, 1, 512)
     bare = inspect(str(IMAGE))
     assert (bare.version, bare.disk_bytes, bare.os) == (None, 1 << 20, "ubuntu64Guest")
+
+
+def test_only_a_tarball_holding_a_stemcell_manifest_is_a_stemcell(tmp_path: Path) -> None:
+    assert tarball_manifest(str(TARBALL)) == read_stemcell_manifest(str(TARBALL))
+    assert tarball_manifest(str(tmp_path / "image")) is None  # decided by the name: a bare image is not read
+    bare_tgz = tmp_path / "image.tgz"
+    shutil.copyfile(IMAGE, bare_tgz)
+    assert tarball_manifest(str(bare_tgz)) is None
+    assert inspect(str(bare_tgz)).version is None
+
+
+def test_inspect_reads_a_stemcell_tarball_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[object] = []
+    real = archive.iter_members
+
+    def counting(source: Any, **kwargs: Any) -> Any:
+        opened.append(source)
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(archive, "iter_members", counting)
+    assert inspect(str(TARBALL)).version == "0.0.1"
+    assert opened.count(str(TARBALL)) == 1
+
+
+def test_a_stemcell_tarball_without_an_image_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "stemcell.tgz"
+    path.write_bytes(make_stemcell.tgz({"stemcell.MF": make_stemcell.stemcell_manifest(make_stemcell.image())}))
+    with pytest.raises(StemcellError, match="needs both"):
+        inspect(str(path))
 
 
 @pytest.mark.parametrize(

@@ -27,10 +27,8 @@ from toolkit.cli.output import emit_json
 
 if TYPE_CHECKING:
     from toolkit.ovftool import Ovftool
-    from toolkit.stemcell import StemcellManifest
 
 OVFTOOL_NAMES = ("ovftool",)
-TARBALL_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 SOURCE = click.argument("source", metavar="IMAGE_OR_STEMCELL_TGZ", type=click.Path(exists=True, dir_okay=False))
 
 
@@ -82,28 +80,15 @@ def inspect(source: str, as_json: bool) -> None:
 def image_of(source: str) -> Iterator[str]:
     """The local ``image`` to import: SOURCE itself, or unpacked from a stemcell tarball."""
     from toolkit import archive
-    from toolkit.stemcell import IMAGE_NAME
+    from toolkit.stemcell import IMAGE_NAME, tarball_manifest
 
-    manifest = _stemcell_manifest(source)
+    manifest = tarball_manifest(source)
     if manifest is None:
         yield source
         return
     click.echo(f"Unpacking stemcell {manifest.name} {manifest.version} ...", err=True)
     with tempfile.TemporaryDirectory(prefix="vmtk-stemcell-") as scratch:
         yield os.path.join(archive.extract(source, os.path.join(scratch, "stemcell")), IMAGE_NAME)
-
-
-def _stemcell_manifest(source: str) -> StemcellManifest | None:
-    """The tarball's stemcell.MF; ``None`` for an image, OVA or OVF (``import_image`` checks those)."""
-    from toolkit.errors import StemcellError
-    from toolkit.stemcell import read_stemcell_manifest
-
-    if not source.lower().endswith(TARBALL_SUFFIXES):  # a bare ``image`` is not scanned twice
-        return None
-    try:
-        return read_stemcell_manifest(source)
-    except StemcellError:
-        return None
 
 
 @contextmanager
