@@ -100,6 +100,13 @@ def wait_until(
             interval = min(interval * 2, max_interval)
 
 
+RetryOn = Callable[[ToolkitError], bool] | tuple[type[ToolkitError], ...]
+
+
+def _transient(exc: ToolkitError) -> bool:
+    return exc.transient
+
+
 def retry(
     action: Callable[[], T],
     *,
@@ -108,11 +115,14 @@ def retry(
     delay: float = 1.0,
     max_delay: float = 10.0,
     total: float = 60.0,
+    retry_on: RetryOn = _transient,
 ) -> T:
-    """Run ``action``, retrying only errors marked ``transient``.
+    """Run ``action``, retrying only the errors ``retry_on`` accepts.
 
-    Bounded both in attempts and in total time; the delay doubles up to
-    ``max_delay``. The last error is re-raised unchanged.
+    ``retry_on`` is a predicate or a tuple of error classes; by default the
+    errors marked ``transient``. Bounded both in attempts and in total time;
+    the delay doubles up to ``max_delay``. The last error, and any error
+    ``retry_on`` refuses, is re-raised unchanged.
     """
     deadline = clock.monotonic() + total
     for attempt in range(1, attempts + 1):
@@ -120,10 +130,14 @@ def retry(
             return action()
         except ToolkitError as exc:
             pause = min(delay * 2 ** (attempt - 1), max_delay)
-            if not exc.transient or attempt == attempts or clock.monotonic() + pause > deadline:
+            if not _accepts(retry_on, exc) or attempt == attempts or clock.monotonic() + pause > deadline:
                 raise
             clock.sleep(pause)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _accepts(retry_on: RetryOn, exc: ToolkitError) -> bool:
+    return isinstance(exc, retry_on) if isinstance(retry_on, tuple) else retry_on(exc)
 
 
 def _first_line(exc: BaseException | None) -> str:

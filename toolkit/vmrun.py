@@ -22,6 +22,8 @@ from toolkit.clock import Clock, retry
 from toolkit.errors import (
     HostConnectionError,
     PlayerOnlyHostError,
+    SshConnectionLost,
+    ToolkitError,
     TransientVmrunError,
     VmInUseError,
     VmrunError,
@@ -44,8 +46,11 @@ IDEMPOTENT = frozenset(
     }
 )  # fmt: skip
 # Only these transient failures are retried here: tools-not-running and no-IP-yet are
-# states the caller polls for (Guest.wait_for_tools, guest_ip), not flukes.
-RETRIED: tuple[type[VmrunError], ...] = (HostConnectionError, TransientVmrunError, VmInUseError)
+# states the caller polls for (Guest.wait_for_tools, guest_ip), not flukes. An SSH
+# connection that dropped while vmrun ran is worth another try of an idempotent verb.
+RETRIED: tuple[type[ToolkitError], ...] = (
+    HostConnectionError, TransientVmrunError, VmInUseError, SshConnectionLost,
+)  # fmt: skip
 RETRY_ATTEMPTS = 4
 RETRY_DELAY = 1.0
 RETRY_MAX_DELAY = 8.0
@@ -281,26 +286,15 @@ class Vmrun:
         request = _Request(verb, vmx, params, creds, timeout or self._timeout, answers)
         if verb.lower() not in IDEMPOTENT:
             return self._detecting(request)
-        text, error = retry(
-            lambda: self._attempt(request),
+        return retry(
+            lambda: self._detecting(request),
             clock=self._clock,
             attempts=RETRY_ATTEMPTS,
             delay=RETRY_DELAY,
             max_delay=RETRY_MAX_DELAY,
             total=RETRY_TOTAL,
+            retry_on=RETRIED,
         )
-        if error is not None:
-            raise error
-        return text
-
-    def _attempt(self, request: _Request) -> tuple[str, VmrunError | None]:
-        """One try for ``retry``: failures outside ``RETRIED`` are handed back, not retried."""
-        try:
-            return self._detecting(request), None
-        except RETRIED:
-            raise
-        except VmrunError as exc:
-            return "", exc
 
     def _detecting(self, request: _Request) -> str:
         try:
