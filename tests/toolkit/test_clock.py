@@ -104,6 +104,27 @@ def test_retry_never_retries_permanent_errors() -> None:
     assert calls == [1] and clock.slept == []
 
 
+@pytest.mark.parametrize("retry_on", [(VmNotFoundError,), lambda exc: isinstance(exc, VmNotFoundError)])
+def test_retry_on_chooses_what_is_retried(retry_on: object) -> None:
+    # A caller's own set replaces "transient": here a permanent error is retried, a transient one is not.
+    clock = FakeClock()
+    outcomes: list[Exception | str] = [VmNotFoundError("not yet"), "ok"]
+
+    def action() -> str:
+        item = outcomes.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def down() -> str:
+        raise ToolsNotRunningError("down")
+
+    assert retry(action, clock=clock, delay=1, retry_on=retry_on) == "ok"  # type: ignore[arg-type]
+    with pytest.raises(ToolsNotRunningError):
+        retry(down, clock=clock, retry_on=retry_on)  # type: ignore[arg-type]
+    assert clock.slept == [1]  # the refused error was raised at once
+
+
 def test_wait_until_backs_off_up_to_max_interval() -> None:
     clock = FakeClock()
     answers = iter([None] * 6 + ["up"])
