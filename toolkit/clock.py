@@ -69,6 +69,7 @@ def wait_until(
     interval: float = 1.0,
     min_wait: float = 0.0,
     max_interval: float | None = None,
+    through_transient: bool = True,
 ) -> T:
     """Call ``probe`` until it returns something other than ``None``/``False``.
 
@@ -77,6 +78,8 @@ def wait_until(
     total; with ``max_interval`` the interval doubles after each poll up to it
     (each poll may cost a program run on the VMware host). Raises ``WaitTimeout``
     naming ``what``; the last transient error the probe raised is kept as the cause.
+    With ``through_transient=False`` a transient error ends the wait at once, as
+    any other error does (for polls whose callers judge such errors themselves).
     """
     if not math.isfinite(timeout):  # a NaN deadline is never reached: the wait would never end
         raise ValueError(f"waiting for {what}: the timeout must be a finite number of seconds, got {timeout}")
@@ -87,7 +90,7 @@ def wait_until(
         try:
             value = probe()
         except ToolkitError as exc:
-            if not exc.transient:
+            if not (exc.transient and through_transient):
                 raise
             last, value = exc, None
         if value is not None and value is not False:

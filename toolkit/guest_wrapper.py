@@ -3,8 +3,10 @@
 vmrun returns neither a guest program's output nor (reliably) its exit code, so
 programs run through a wrapper from ``guest_scripts/`` that writes stdout,
 stderr and the exit code into files. This module knows those scripts, how each
-guest OS launches them, and how to stream the files while a program runs. It
-must not call vmrun itself (``Guest`` does, through its workspace).
+guest OS launches them, how to stream the files while a program runs, and how
+to read the exit code a wrapper writes (the SSH runner reads the one its
+detached Windows programs write the same way). It must not call vmrun itself
+(``Guest`` does, through its workspace).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Protocol
 
-from toolkit.clock import Clock
-from toolkit.errors import CommandTimeout
+from toolkit.clock import Clock, wait_until
+from toolkit.errors import CommandTimeout, WaitTimeout
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +100,21 @@ class Poller:
         self._decoders = {s: codecs.getincrementaldecoder("utf-8")(errors="replace") for s in STREAMS}
 
     def until_done(self, deadline: float, command: tuple[str, ...], timeout: float) -> int | None:
-        while True:
+        def finished() -> bool:
             # Exit file first: once it exists, the output files are complete.
             done = self._space.fetch(EXIT_FILE) is not None
             self._emit()
-            if done:
-                return None
-            if self._clock.monotonic() >= deadline:
-                raise CommandTimeout(command, timeout)
-            self._clock.sleep(min(POLL_SECONDS, max(0.0, deadline - self._clock.monotonic())))
+            return done
+
+        remaining = max(0.0, deadline - self._clock.monotonic())
+        try:
+            wait_until(
+                finished, what=f"{command[0]!r} to finish", timeout=remaining, clock=self._clock,
+                interval=POLL_SECONDS, through_transient=False,  # a transient vmrun error is the caller's to judge
+            )  # fmt: skip
+        except WaitTimeout:
+            raise CommandTimeout(command, timeout) from None
+        return None
 
     def _emit(self) -> None:
         for stream in STREAMS:
@@ -117,9 +125,17 @@ class Poller:
                 self._on_output(stream, text)
 
 
+def parse_exit_code(text: str) -> int | None:
+    """The exit code a wrapper wrote, or None while it is not (fully) written yet."""
+    stripped = text.strip()
+    digits = stripped.removeprefix("-")
+    return int(stripped) if digits.isascii() and digits.isdigit() else None
+
+
 def exit_code(recorded: bytes | None, reported: int | None) -> int:
     """The wrapper's recorded code; vmrun's report only when the wrapper wrote none."""
-    if recorded is not None and recorded.strip().lstrip(b"-").isdigit():
-        return int(recorded.strip())
+    code = None if recorded is None else parse_exit_code(recorded.decode("utf-8", errors="replace"))
+    if code is not None:
+        return code
     log.warning("guest wrapper left no exit code; using vmrun's report %s", reported)
     return reported if reported is not None else -1

@@ -25,15 +25,17 @@ from types import ModuleType
 
 import paramiko
 
-from toolkit.clock import Clock, SystemClock
-from toolkit.errors import CommandTimeout, SshConnectionLost, SshError
+from toolkit.clock import Clock, SystemClock, wait_until
+from toolkit.errors import CommandTimeout, HostFileNotFound, SshConnectionLost, SshError, WaitTimeout
+from toolkit.guest_wrapper import parse_exit_code
 from toolkit.runner import Completed, LocalRunner, OutputSink, argv_list, decode, redact
 from toolkit.sshcommand import exec_channel, quote_argv
 from toolkit.sshfiles import SftpFiles
 from toolkit.sshtarget import HostPlatform, SshTarget, load_private_key
-from toolkit.sshwindows import CODE, ERR, OUT, detached_command, parse_exit_code
+from toolkit.sshwindows import CODE, ERR, OUT, detached_command
 
 log = logging.getLogger(__name__)
+DETACHED_POLL_SECONDS = 0.5  # how often a detached Windows program's exit-code file is looked for
 
 
 # The host-key algorithms that prove a key of each pinnable type: an RSA key signs with any of three.
@@ -215,14 +217,19 @@ class SshRunner(SftpFiles):
         return Completed(shown, code, out, err, self._clock.monotonic() - started)
 
     def _poll_exit_code(self, path: str, shown: tuple[str, ...], timeout: float) -> int:
-        deadline = self._clock.monotonic() + timeout
-        while self._clock.monotonic() < deadline:
-            if self.exists(path):
-                code = parse_exit_code(decode(self.read_bytes(path)))
-                if code is not None:
-                    return code
-            self._clock.sleep(0.5)
-        raise CommandTimeout(shown, timeout)
+        def recorded() -> int | None:
+            try:  # one SFTP round trip per poll: no exists() before the read
+                return parse_exit_code(decode(self.read_bytes(path)))
+            except HostFileNotFound:
+                return None
+
+        try:
+            return wait_until(
+                recorded, what=f"{shown[0]!r} to finish", timeout=timeout, clock=self._clock,
+                interval=DETACHED_POLL_SECONDS, through_transient=False,  # a lost connection is the caller's to judge
+            )  # fmt: skip
+        except WaitTimeout:
+            raise CommandTimeout(shown, timeout) from None
 
     def _exec(
         self,

@@ -5,8 +5,9 @@ when the session ends, so a VM powered on by ``vmrun start`` over SSH would die
 with the connection (the reference CPI needed CREATE_BREAKAWAY_FROM_JOB for the
 same reason). Here the program is created by WMI (``Win32_Process.Create``),
 outside the session's job, with its output and exit code redirected into files
-in a host temp dir that the SSH runner polls. This module only renders the
-command lines; it must not open connections.
+in a host temp dir that the SSH runner polls (the exit code is read as a guest
+wrapper's is, ``toolkit.guest_wrapper.parse_exit_code``). This module only
+renders the command lines; it must not open connections.
 """
 
 from __future__ import annotations
@@ -43,9 +44,3 @@ def detached_command(argv: Sequence[str], folder: str) -> str:
 
 def _ps_single(text: str) -> str:
     return text.replace("'", "''")
-
-
-def parse_exit_code(text: str) -> int | None:
-    """The exit code the wrapper wrote, or None while it is not (fully) written yet."""
-    stripped = text.strip()
-    return int(stripped) if stripped.lstrip("-").isdigit() else None

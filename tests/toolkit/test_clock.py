@@ -43,6 +43,17 @@ def test_wait_until_does_not_swallow_permanent_errors() -> None:
     assert clock.slept == [0.0]
 
 
+def test_wait_until_can_leave_transient_errors_to_its_caller() -> None:
+    clock = FakeClock()
+
+    def probe() -> None:
+        raise ToolsNotRunningError("rebooting")
+
+    with pytest.raises(ToolsNotRunningError):
+        wait_until(probe, what="x", timeout=5, clock=clock, through_transient=False)
+    assert clock.slept == [0.0]
+
+
 @pytest.mark.parametrize("timeout", [float("nan"), float("inf")])
 def test_wait_until_refuses_a_deadline_that_is_never_reached(timeout: float) -> None:
     clock = FakeClock()

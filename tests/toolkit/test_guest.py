@@ -26,6 +26,7 @@ from toolkit.guest import (
     script_path,
     wrapper_argv,
 )
+from toolkit.guest_wrapper import EXIT_FILE, Poller, exit_code, parse_exit_code
 from toolkit.sim import SimHost, sandbox
 from toolkit.vmrun import GuestCredentials, HostType, Vmrun
 
@@ -279,3 +280,43 @@ def test_wait_for_process_never_tolerates_bad_credentials(guest: Guest, vmx: str
     with pytest.raises(errors.GuestAuthError):
         wrong.wait_for_process("cron", max_wait=60.0)
     assert clock.monotonic() == before
+
+
+class _Files:
+    """A guest workspace whose files appear as ``poll`` counts fetches of the exit-code file."""
+
+    def __init__(self, exit_after: int | None, fail: errors.ToolkitError | None = None) -> None:
+        self.polls = 0
+        self._exit_after = exit_after
+        self._fail = fail
+
+    def fetch(self, name: str) -> bytes | None:
+        if name != EXIT_FILE:
+            return b"line\n" * self.polls if name == "stdout" else None
+        self.polls += 1
+        if self._fail is not None:
+            raise self._fail
+        return b"0\n" if self._exit_after is not None and self.polls > self._exit_after else None
+
+
+def test_the_poller_streams_until_the_exit_file_appears() -> None:
+    clock, seen = FakeClock(), []
+    files = _Files(exit_after=2)
+    Poller(files, lambda stream, text: seen.append(text), clock).until_done(clock.monotonic() + 10, ("prog",), 10)
+    assert files.polls == 3 and "".join(seen) == "line\n" * 3
+
+
+def test_the_poller_times_out_as_a_command_and_leaves_transient_errors_to_its_caller() -> None:
+    clock = FakeClock()
+    with pytest.raises(errors.CommandTimeout, match="'prog' did not finish within 2 s"):
+        Poller(_Files(exit_after=None), lambda s, t: None, clock).until_done(clock.monotonic() + 2, ("prog",), 2)
+    failing = _Files(exit_after=None, fail=errors.ToolsNotRunningError("rebooting"))
+    with pytest.raises(errors.ToolsNotRunningError):
+        Poller(failing, lambda s, t: None, clock).until_done(clock.monotonic() + 10, ("prog",), 10)
+    assert failing.polls == 1
+
+
+def test_the_wrappers_exit_code_and_vmruns_fallback() -> None:
+    assert exit_code(b"-3 \r\n", 0) == -3 and parse_exit_code("255 \r\n") == 255
+    assert exit_code(b"--5\n", 7) == 7 and exit_code(b"", None) == -1 and exit_code(None, 4) == 4
+    assert parse_exit_code("\u00b2") is None  # a digit to str.isdigit, not to int()

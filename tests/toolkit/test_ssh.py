@@ -14,6 +14,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.support.sshd import Sshd, start_sshd_with_every_host_key_type, stop_sshd
+from toolkit.clock import FakeClock
 from toolkit.errors import (
     CommandTimeout,
     ConfigError,
@@ -282,7 +283,8 @@ def test_windows_refuses_percent_rather_than_expanding_it() -> None:
 def test_windows_detached_start_goes_through_wmi_with_files_for_output_and_code() -> None:
     import base64
 
-    from toolkit.sshwindows import detached_command, parse_exit_code
+    from toolkit.guest_wrapper import parse_exit_code
+    from toolkit.sshwindows import detached_command
 
     line = detached_command(["C:\\VMware\\vmrun.exe", "-T", "ws", "start", "C:\\vms\\a b\\a.vmx", "nogui"], "C:\\T\\x")
     assert line.startswith("powershell.exe -NoProfile -NonInteractive -EncodedCommand ")
@@ -291,6 +293,36 @@ def test_windows_detached_start_goes_through_wmi_with_files_for_output_and_code(
     assert '"C:\\vms\\a b\\a.vmx" nogui > "C:\\T\\x\\out.txt" 2> "C:\\T\\x\\err.txt"' in script
     assert 'echo !errorlevel! > "C:\\T\\x\\code.txt"' in script
     assert parse_exit_code("255 \r\n") == 255 and parse_exit_code("") is None
+
+
+def _polling_runner(monkeypatch: pytest.MonkeyPatch, answers: list[bytes | None]) -> tuple[SshRunner, list[str]]:
+    """An SshRunner (never connected) whose host file reads answer from ``answers`` (None: no file yet)."""
+    runner = SshRunner(SshTarget("127.0.0.1", "u", "unused", port=_closed_port()), clock=FakeClock())
+    reads: list[str] = []
+
+    def read_bytes(path: str) -> bytes:
+        reads.append(path)
+        answer = answers.pop(0) if answers else None
+        if answer is None:
+            raise HostFileNotFound(path)
+        return answer
+
+    monkeypatch.setattr(runner, "read_bytes", read_bytes)
+    monkeypatch.setattr(runner, "exists", lambda path: pytest.fail("exists() costs a second SFTP round trip"))
+    return runner, reads
+
+
+def test_a_detached_programs_exit_code_is_read_once_per_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, reads = _polling_runner(monkeypatch, [None, b"", b"3 \r\n"])
+    assert runner._poll_exit_code("C:\\T\\code.txt", ("vmrun",), 10) == 3
+    assert reads == ["C:\\T\\code.txt"] * 3
+
+
+def test_a_detached_program_that_never_writes_its_exit_code_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, reads = _polling_runner(monkeypatch, [])
+    with pytest.raises(CommandTimeout, match="'vmrun' did not finish within 2 s"):
+        runner._poll_exit_code("C:\\T\\code.txt", ("vmrun",), 2)
+    assert len(reads) == 5  # every 0.5 s, the last at the deadline
 
 
 def test_windows_detached_refuses_bang() -> None:
