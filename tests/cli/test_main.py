@@ -114,3 +114,17 @@ def test_starting_vmtk_does_not_load_the_simulator() -> None:
     code = "import sys, toolkit.cli.main; print('toolkit.sim.host' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "soon"])
+@pytest.mark.parametrize("argv", [("guest", "run", "--timeout", "{}", "x.vmx", "/bin/true"),
+                                  ("guest", "wait", "x.vmx", "--timeout", "{}"),
+                                  ("vm", "ip", "x.vmx", "--wait", "{}"),
+                                  ("bootstrap", "x.vmx", "--script", "-", "--max-wait", "{}")])
+def test_a_duration_that_is_not_finite_and_non_negative_is_a_usage_error(
+    vmtk: Vmtk, argv: tuple[str, ...], value: str,
+) -> None:
+    # A wait that never ends is what a timeout exists to prevent: refused before anything runs.
+    result = vmtk(*(a.format(value) for a in argv))
+    assert result.exit_code == 2, result.output
+    assert "number of seconds" in result.stderr

@@ -14,6 +14,7 @@ import click
 from toolkit.bootstrap import BootstrapSpec, run_bootstrap
 from toolkit.cli.app import App, pass_app
 from toolkit.cli.guest import echo_stream
+from toolkit.cli.seconds import SECONDS
 
 
 @click.command("bootstrap")
@@ -28,9 +29,9 @@ from toolkit.cli.guest import echo_stream
 @click.option("--password-env", metavar="VAR", help="Variable holding the guest password (default: --guest-password-env).")
 @click.option("--ready-process", default="bosh-agent", show_default=True, metavar="NAME",
               help="Guest process whose presence means the guest is ready.")
-@click.option("--min-wait", type=float, default=0.0, show_default=True, metavar="S",
+@click.option("--min-wait", type=SECONDS, default=0.0, show_default=True, metavar="S",
               help="Seconds to wait before the first readiness check.")
-@click.option("--max-wait", type=float, default=600.0, show_default=True, metavar="S",
+@click.option("--max-wait", type=SECONDS, default=600.0, show_default=True, metavar="S",
               help="Seconds to wait at most for the ready process.")
 @pass_app
 @click.pass_context

@@ -12,6 +12,7 @@ import click
 from toolkit.cli.app import App, pass_app
 from toolkit.cli.hostpaths import require_host_file, require_parent_dir
 from toolkit.cli.output import emit_rows
+from toolkit.cli.seconds import SECONDS
 from toolkit.guest import Guest, GuestOs
 
 VMX = click.argument("vmx", metavar="VMX")
@@ -74,7 +75,7 @@ def cp(app: App, source: str, dest: str) -> None:
 
 
 @group.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("--timeout", type=float, default=600.0, show_default=True, metavar="SECONDS")
+@click.option("--timeout", type=SECONDS, default=600.0, show_default=True, metavar="SECONDS")
 @VMX
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -115,7 +116,7 @@ def kill(app: App, vmx: str, pid: int) -> None:
 @group.command()
 @VMX
 @click.option("--process", metavar="NAME", help="Wait for a process with this name (default: VMware Tools).")
-@click.option("--timeout", type=float, default=300.0, show_default=True, metavar="SECONDS")
+@click.option("--timeout", type=SECONDS, default=300.0, show_default=True, metavar="SECONDS")
 @pass_app
 def wait(app: App, vmx: str, process: str | None, timeout: float) -> None:
     """Wait until VMware Tools (or --process NAME) runs in the guest."""

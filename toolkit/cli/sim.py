@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from toolkit.cli.output import emit_rows
+from toolkit.cli.seconds import SECONDS
 from toolkit.sim.knobs import Product
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def group() -> None:
 @group.command()
 @HOME
 @click.option("--product", type=click.Choice([p.value for p in Product]), help="Which VMware product to play.")
-@click.option("--boot-delay", type=float, metavar="S", help="Seconds from power-on until VMware Tools run.")
+@click.option("--boot-delay", type=SECONDS, metavar="S", help="Seconds from power-on until VMware Tools run.")
 @click.option("--latency", "latency", multiple=True, metavar="VERB=S", help="Extra seconds per call of VERB (or 'default').")
 def up(home: Path, product: str | None, boot_delay: float | None, latency: tuple[str, ...]) -> None:
     """Create the state directory, write its knobs and show how to use it."""

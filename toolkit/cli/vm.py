@@ -10,6 +10,7 @@ import click
 
 from toolkit.cli.app import App, pass_app
 from toolkit.cli.output import emit_lines, emit_rows
+from toolkit.cli.seconds import SECONDS
 from toolkit.clock import wait_until
 from toolkit.vmrun import CloneKind, StopMode
 
@@ -113,7 +114,7 @@ def revert(app: App, vmx: str, name: str) -> None:
 
 @group.command()
 @VMX
-@click.option("--wait", "wait", type=float, default=0.0, metavar="SECONDS", help="Wait up to this long for an address.")
+@click.option("--wait", "wait", type=SECONDS, default=0.0, metavar="SECONDS", help="Wait up to this long for an address.")
 @pass_app
 def ip(app: App, vmx: str, wait: float) -> None:
     """Print the guest's IP address (needs VMware Tools in the guest)."""
