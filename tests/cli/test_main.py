@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -128,3 +130,19 @@ def test_a_duration_that_is_not_finite_and_non_negative_is_a_usage_error(
     result = vmtk(*(a.format(value) for a in argv))
     assert result.exit_code == 2, result.output
     assert "number of seconds" in result.stderr
+
+
+@pytest.mark.real_process
+def test_a_reader_that_went_away_ends_vmtk_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `vmtk ... | head`: stdout's reader is gone before vmtk writes, so the write fails with EPIPE.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    vmtk_bin = str(Path(sys.executable).with_name("vmtk"))
+    try:
+        vmx = Path(__file__).resolve().parents[2] / "fixtures" / "vmx" / "bosh-cpi-vm.vmx"
+        done = subprocess.run([vmtk_bin, "vmx", "get", str(vmx), "displayName"], stdout=write_end,
+                              stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(write_end)
+    assert done.returncode != 0  # it could not deliver its output...
+    assert b"Error" not in done.stderr and b"Traceback" not in done.stderr, done.stderr  # ...and says nothing

@@ -32,6 +32,8 @@ class VmtkGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # the reader went away (`vmtk ... | head`): click's main ends quietly
         except (ToolkitError, OSError) as exc:
             # An OSError is the host refusing a file operation (a bad --home, a
             # read-only directory): the user's input, not a bug, so one line too.
