@@ -12,20 +12,18 @@ builds and calls; it never times anything.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import shlex
 import subprocess
 import sys
-import tarfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks.hostcosts import HostCosts
+from toolkit import cpiprocess
 from toolkit.errors import BenchmarkError
 from toolkit.sim import SimHost
 from toolkit.vmx import Vmx
@@ -100,9 +98,10 @@ class Workspace:
 
     def call(self, method: str, *arguments: Any) -> Any:
         """One CPI request through the executable; its result, or ``BenchmarkError``."""
-        body = {"method": method, "arguments": list(arguments), "api_version": 2,
-                "context": {"director_uuid": "bench", "request_id": f"cpi-{uuid.uuid4().hex[:6]}"}}  # fmt: skip
-        done = subprocess.run([str(CPI), str(self.config)], input=json.dumps(body).encode(), env=self.env(),
+        body = cpiprocess.request(method, arguments, {"director_uuid": "bench", "request_id": f"cpi-{uuid.uuid4().hex[:6]}"})
+        # Not through cpiprocess.run: each call needs its workspace's environment (the sim home,
+        # or none with SSH), which a LocalRunner cannot pass, and calls run from threads at once.
+        done = subprocess.run([str(CPI), str(self.config)], input=body, env=self.env(),
                               capture_output=True, timeout=CALL_TIMEOUT, check=False)  # fmt: skip
         return response_result(method, done.stdout, done.stderr)
 
@@ -121,34 +120,18 @@ class Workspace:
 
 def response_result(method: str, stdout: bytes, stderr: bytes = b"") -> Any:
     try:
-        response = json.loads(stdout)
+        return cpiprocess.answer(method, stdout)[0]
     except ValueError:
         raise BenchmarkError(
             f"{method}: no JSON response; stderr: {stderr.decode()[-500:]}"
         ) from None
-    error = response.get("error")
-    if error is not None:
-        raise BenchmarkError(f"{method}: {error.get('type')}: {error.get('message')}")
-    return response["result"]
+    except cpiprocess.CpiErrorResponse as exc:
+        raise BenchmarkError(str(exc)) from None
 
 
 def stemcell_image(path: Path) -> Path:
-    """A stemcell ``image`` (gzipped tar of OVF, VMDK and their SHA1 manifest) from the reference artefacts."""
+    """A stemcell ``image`` from the reference artefacts at ``path``, built once."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        files = {
-            name: (REFERENCE / name).read_bytes()
-            for name in ("image.ovf", "image.vmdk")
-        }
-        # The reference's image.mf names another disk (test.vmdk): write the manifest these files need.
-        files["image.mf"] = "".join(
-            f"SHA1({n})= {hashlib.sha1(d).hexdigest()}\n" for n, d in files.items()
-        ).encode()
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for name, data in files.items():
-                info = tarfile.TarInfo(name)
-                info.size, info.mode = len(data), 0o644
-                tar.addfile(info, io.BytesIO(data))
-        path.write_bytes(buffer.getvalue())
+        path.write_bytes(cpiprocess.reference_image(REFERENCE))
     return path

@@ -11,12 +11,10 @@ internals: requests in, responses out (plus toolkit calls to look at the guest).
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 import toolkit
+from toolkit import cpiprocess
 from toolkit.clock import SystemClock
 from toolkit.errors import ToolkitError
 from toolkit.guest import Guest
@@ -49,6 +48,7 @@ STEMCELL_PROPERTIES = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "versi
 NETWORKS = {"default": {"type": "manual", "ip": "192.168.56.10", "netmask": "255.255.255.0",
                         "gateway": "192.168.56.1", "dns": ["8.8.8.8"], "default": ["dns", "gateway"],
                         "cloud_properties": {"name": "vmnet8"}}}
+CONTEXT = {"director_uuid": "demo-director", "vm": {"stemcell": {"api_version": 2}}}
 BOOTSTRAP_SCRIPT = 'echo "bootstrap: hello from $(uname -s) in the guest"\necho "bootstrap: done"\n'
 
 
@@ -78,20 +78,19 @@ class Cpi:
 
     def __init__(self, runner: LocalRunner, executable: str, config: Path) -> None:
         self._runner = runner
-        self._argv = [executable, str(config)]
+        self._executable = executable
+        self._config = config
 
     def call(self, method: str, *arguments: Any) -> tuple[Any, str]:
-        request = {"method": method, "arguments": list(arguments), "api_version": 2,
-                   "context": {"director_uuid": "demo-director", "vm": {"stemcell": {"api_version": 2}}}}
-        done = self._runner.run(self._argv, stdin=json.dumps(request).encode(), timeout=CPI_TIMEOUT)
+        body = cpiprocess.request(method, arguments, CONTEXT)
+        done = cpiprocess.run(self._runner, self._executable, self._config, body, timeout=CPI_TIMEOUT)
         try:
-            response = json.loads(done.stdout)
+            return cpiprocess.answer(method, done.stdout)
         except ValueError:
             raise DemoFailure(f"{method}: the CPI answered no JSON (exit {done.exit_code}): "
                               f"{(done.stderr or done.stdout).strip()[-300:]}") from None
-        if response.get("error"):
-            raise DemoFailure(f"{method}: {response['error'].get('type')}: {response['error'].get('message')}")
-        return response.get("result"), response.get("log") or ""
+        except cpiprocess.CpiErrorResponse as exc:
+            raise DemoFailure(str(exc)) from None
 
 
 class Demo:
@@ -163,7 +162,7 @@ class Demo:
         if STEMCELL_IMAGE.exists():
             return str(STEMCELL_IMAGE)
         built = self.ws.root / "image"
-        built.write_bytes(_image_from_reference())
+        built.write_bytes(cpiprocess.reference_image(REFERENCE))
         return str(built)
 
     def check_store_empty(self) -> str:
@@ -189,15 +188,6 @@ def _bootstrap_lines(log: str) -> list[str]:
     """What the script printed and how it ended, from the CPI's response log (messages only)."""
     lines = [m["message"] for m in map(_LOG_LINE.match, log.splitlines()) if m]
     return lines or ["(the CPI's log carried no bootstrap output)"]
-
-
-def _image_from_reference() -> bytes:
-    """A stemcell ``image`` (tgz of OVF + streamOptimized VMDK) from VMware-written references."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name in ("image.ovf", "image.vmdk"):
-            tar.add(REFERENCE / name, arcname=name)
-    return buffer.getvalue()
 
 
 def _script(name: str) -> str:
