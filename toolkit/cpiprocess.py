@@ -19,19 +19,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from toolkit.errors import CpiErrorResponse
 from toolkit.runner import Completed, Runner
+
+__all__ = ["CpiErrorResponse", "answer", "reference_image", "request", "run"]
 
 API_VERSION = 2
 REFERENCE_FILES = ("image.ovf", "image.vmdk")
-
-
-class CpiErrorResponse(Exception):
-    """The CPI answered ``{"error": {...}}``; the message is ``METHOD: TYPE: MESSAGE``."""
-
-    def __init__(self, method: str, error: Mapping[str, Any]) -> None:
-        super().__init__(f"{method}: {error.get('type')}: {error.get('message')}")
-        self.method = method
-        self.error = error
 
 
 def request(method: str, arguments: Sequence[Any], context: Mapping[str, Any]) -> bytes:

@@ -47,6 +47,7 @@ messages. Nothing in the toolkit returns ``None`` to mean failure.
     ├── WaitTimeout                  a condition did not become true in time
     ├── ConfigError                  settings are invalid; lists every problem
     ├── ReleaseBuildError            the BOSH release could not be built (release/ builder)
+    ├── CpiErrorResponse             the CPI executable answered an error (toolkit.cpiprocess)
     └── BenchmarkError               a benchmark step failed (benchmarks/, ``make bench``)
         └── NoSshServerError         no OpenSSH server can run here (SSH figures not measured)
 
@@ -56,8 +57,8 @@ Exceptions marked ``transient = True`` may succeed when retried; ``retry`` in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 
 class ToolkitError(Exception):
@@ -324,6 +325,15 @@ class ConfigError(ToolkitError):
 
 class ReleaseBuildError(ToolkitError):
     """``make release`` failed: a tool, a pinned file or a release source is missing or wrong."""
+
+
+class CpiErrorResponse(ToolkitError):
+    """The CPI executable answered ``{"error": {...}}``; the message is ``METHOD: TYPE: MESSAGE``."""
+
+    def __init__(self, method: str, error: Mapping[str, Any]) -> None:
+        super().__init__(f"{method}: {error.get('type')}: {error.get('message')}")
+        self.method = method
+        self.error = error
 
 
 class BenchmarkError(ToolkitError):
