@@ -19,7 +19,6 @@ copy in use, or an import under way, from an orphan.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import uuid
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from cpi.ids import StemcellCid
 from cpi.store import Store
+from toolkit.digest import sha256_of
 from toolkit.errors import HostFileNotFound
 from toolkit.runner import LocalRunner, Runner
 from toolkit.vmrun import CloneKind, HostType, Vmrun
@@ -41,7 +41,6 @@ IMAGE_VMX = "image.vmx"
 IMAGE_REF = "image.sha256"  # in a stemcell's directory: the image it was cloned from
 DIGEST = re.compile(r"[0-9a-f]{64}")  # ``.images/<sha256>``: an imported image
 STAGING = re.compile(r"(?P<digest>[0-9a-f]{64})\.tmp-[0-9a-f]{8}")  # an import under way (or cut off)
-_CHUNK = 1 << 20
 
 
 class ImageCache:
@@ -63,11 +62,7 @@ class ImageCache:
         log.info("stemcell %s cloned from image %s", cid, digest)
 
     def digest(self, image_path: str) -> str:
-        hasher = hashlib.sha256()
-        with self.local.open_read(image_path) as image:
-            for chunk in iter(lambda: image.read(_CHUNK), b""):
-                hasher.update(chunk)
-        return hasher.hexdigest()
+        return sha256_of(self.local, image_path)  # the image is on this machine, not the host
 
     def release(self, digest: str | None) -> None:
         """After a stemcell is gone: remove its image's copy unless another stemcell came from it."""

@@ -19,7 +19,6 @@ What is carried, and why:
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import sys
 import tempfile
@@ -29,7 +28,9 @@ from pathlib import Path
 
 import yaml
 
+from toolkit.digest import sha256_of
 from toolkit.errors import ReleaseBuildError
+from toolkit.runner import LocalRunner
 
 Run = Callable[..., str]
 
@@ -129,8 +130,4 @@ def _platform_args(arch: str, version: str) -> list[str]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_of(LocalRunner(), str(path))

@@ -11,11 +11,11 @@ only through the ``Runner`` and ``Vmrun``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
 
+from toolkit.digest import sha256_of
 from toolkit.errors import ConfigError
 from toolkit.runner import LocalRunner, Runner
 from toolkit.vmrun import HostType, Vmrun
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 BASE_SNAPSHOT = "vmtk-test-base"
 TEMPLATE_LOCK = "template.lock"
 LOCK_TIMEOUT = 1800.0  # an import of a real stemcell takes minutes
-CHUNK = 1 << 20
 TEMPLATE_NAME = "vmtk-template"
 IMPORTED = "imported"  # written last: the import is complete
 
@@ -91,9 +90,5 @@ def _import(runner: Runner, image: str, vmx: str) -> str:
 
 def digest(path: str) -> str:
     """SHA-256 of a local file (stemcells are read on this machine, like ``toolkit.stemcell`` does)."""
-    hasher = hashlib.sha256()
-    with LocalRunner().open_read(path) as source:
-        for chunk in iter(lambda: source.read(CHUNK), b""):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+    return sha256_of(LocalRunner(), path)
 
