@@ -48,6 +48,7 @@ messages. Nothing in the toolkit returns ``None`` to mean failure.
     ├── ConfigError                  settings are invalid; lists every problem
     ├── ReleaseBuildError            the BOSH release could not be built (release/ builder)
     ├── CpiErrorResponse             the CPI executable answered an error (toolkit.cpiprocess)
+    ├── AgentActionError             the simulated BOSH agent failed an mbus action (toolkit.sim.mbus)
     └── BenchmarkError               a benchmark step failed (benchmarks/, ``make bench``)
         └── NoSshServerError         no OpenSSH server can run here (SSH figures not measured)
 
@@ -334,6 +335,10 @@ class CpiErrorResponse(ToolkitError):
         super().__init__(f"{method}: {error.get('type')}: {error.get('message')}")
         self.method = method
         self.error = error
+
+
+class AgentActionError(ToolkitError):
+    """A simulated agent's action failed; the message is what the agent answers as its exception."""
 
 
 class BenchmarkError(ToolkitError):

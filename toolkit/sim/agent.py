@@ -3,7 +3,7 @@
 A vSphere stemcell's agent reads the file ``env`` from the first CD-ROM drive
 (the guest enumerates IDE, then SATA, then SCSI) and refuses to run when the JSON
 is unusable. ``check`` returns ``None`` when the agent would run, else the reason;
-it reads the ISO and the .vmx and changes nothing.
+``settings_of`` is what it read. Both read the ISO and the .vmx and change nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from toolkit.devices import cdroms
-from toolkit.errors import IsoError
+from toolkit.errors import AgentActionError, IsoError
 from toolkit.iso import read_settings_iso
 from toolkit.sim.context import disk_path
 from toolkit.sim.vmfiles import present_nics
@@ -23,21 +23,29 @@ AGENT_COMMAND = f"{AGENT_PROGRAM} -P ubuntu -C /var/vcap/bosh/agent.json"
 
 def check(vmx_path: str, vmx: Vmx) -> str | None:
     """Why the agent would not start (``None``: it starts once the guest has booted)."""
+    try:
+        settings = settings_of(vmx_path, vmx)
+    except AgentActionError as exc:
+        return str(exc)
+    return settings_problem(settings, nic_macs(vmx))
+
+
+def settings_of(vmx_path: str, vmx: Vmx) -> dict[str, object]:
+    """The settings the agent reads from the first CD-ROM, or ``AgentActionError`` saying why it finds none."""
     drives = cdroms(vmx)
     if not drives:
-        return "no CD-ROM drive: the agent finds no settings"
+        raise AgentActionError("no CD-ROM drive: the agent finds no settings")
     first = drives[0]
     if not first.file_name or "image" not in first.device_type.lower():
-        return f"first CD-ROM {first.slot} holds no image: the agent finds no settings"
+        raise AgentActionError(f"first CD-ROM {first.slot} holds no image: the agent finds no settings")
     iso_path = disk_path(vmx_path, first.file_name)
     try:
         with open(iso_path, "rb") as handle:
-            settings = read_settings_iso(handle.read())
+            return read_settings_iso(handle.read())
     except OSError as exc:
-        return f"cannot read {iso_path}: {exc.strerror or exc}"
+        raise AgentActionError(f"cannot read {iso_path}: {exc.strerror or exc}") from exc
     except (IsoError, ValueError) as exc:
-        return f"unreadable settings on {iso_path}: {exc}"
-    return settings_problem(settings, nic_macs(vmx))
+        raise AgentActionError(f"unreadable settings on {iso_path}: {exc}") from exc
 
 
 def settings_problem(settings: Mapping[str, object], macs: set[str]) -> str | None:

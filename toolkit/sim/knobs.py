@@ -56,7 +56,9 @@ class Knobs:
     acting; ``faults`` answer the Nth call of a verb once; ``guest_user`` and
     ``guest_password`` are the only guest account; ``soft_stop_without_tools``
     hang|error; ``power_on_hook`` is an argv run at power-on with the .vmx and
-    the first CD-ROM image appended (env ``VMRUN_SIM_GUEST_ROOT``).
+    the first CD-ROM image appended (env ``VMRUN_SIM_GUEST_ROOT``);
+    ``mbus_agent`` true gives every VM whose agent accepts its settings a
+    simulated agent serving the bosh CLI's HTTPS mbus (``toolkit.sim.mbus``).
     """
 
     product: Product = Product.WORKSTATION
@@ -69,6 +71,7 @@ class Knobs:
     guest_password: str = field(default="c1oudc0w", repr=False)
     soft_stop_without_tools: SoftStop = SoftStop.HANG
     power_on_hook: tuple[str, ...] | None = None
+    mbus_agent: bool = False
 
     def latency_of(self, verb: str) -> float:
         table = dict(self.latency)
@@ -122,6 +125,12 @@ def _hook(value: object) -> tuple[str, ...] | None:
     return tuple(value)
 
 
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("expected true or false")
+    return value
+
+
 def _non_negative(value: object) -> float:
     number = float(value)  # type: ignore[arg-type]
     if number < 0:
@@ -140,4 +149,5 @@ _CONVERTERS: dict[str, Callable[[Any], object]] = {
     "guest_password": str,
     "soft_stop_without_tools": SoftStop,
     "power_on_hook": _hook,
+    "mbus_agent": _flag,
 }

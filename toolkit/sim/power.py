@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import sys
 from pathlib import Path
 
 from toolkit.devices import cdroms
@@ -46,6 +47,8 @@ def start(call: Call) -> Reply:
         vm = _power_on(call, state, path)
     if call.knobs.power_on_hook:
         _run_hook(call, vm, path)
+    if call.knobs.mbus_agent and vm.agent_reason is None and not vm.agent_pid:
+        _start_agent(call, path)
     return Reply()
 
 
@@ -95,6 +98,14 @@ def _run_hook(call: Call, vm: VmRecord, path: str) -> None:
         state.record(vm_key(path)).hook_pid = pid
 
 
+def _start_agent(call: Call, path: str) -> None:
+    """The simulated agent's mbus process (``toolkit.sim.mbus``); it ends with this power-on."""
+    argv = [sys.executable, "-m", "toolkit.sim.mbus", path]
+    pid = sandbox.start_unconfined(argv, {"VMRUN_SIM_HOME": str(call.home.root)})
+    with call.home.transaction() as state:
+        state.record(vm_key(path)).agent_pid = pid
+
+
 def stop(call: Call) -> Reply:
     path = call.inv.vmx
     soft = _mode(call) != "hard"
@@ -118,21 +129,23 @@ def _mode(call: Call) -> str:
 def power_off(vm: VmRecord, path: str, *, clean: bool) -> None:
     """Kill the guest's programs, rewrite the .vmx from VMware's in-memory copy, drop locks."""
     _signal_programs(vm, signal.SIGKILL)
-    if vm.hook_pid:
-        sandbox.send(vm.hook_pid, signal.SIGTERM)
+    for helper in (vm.hook_pid, vm.agent_pid):
+        if helper:
+            sandbox.send(helper, signal.SIGTERM)
     vmx = decode_config(vm.config or "")
     vmx.set("cleanShutdown", "TRUE" if clean else "FALSE")
     vmx.set("softPowerOff", "TRUE" if clean else "FALSE")
     if os.path.isdir(os.path.dirname(os.path.abspath(path))):  # gone if its dir was removed meanwhile
         write_vmx_file(path, vmx)
     release_locks(path, vmx)
-    vm.power, vm.started_at, vm.processes, vm.hook_pid = Power.OFF, None, [], 0
+    vm.power, vm.started_at, vm.processes, vm.hook_pid, vm.agent_pid = Power.OFF, None, [], 0, 0
 
 
 def _signal_programs(vm: VmRecord, sig: int) -> None:
-    for proc in vm.processes:
-        if proc.host_pid:
-            sandbox.send(proc.host_pid, sig)
+    """Guest programs and the agent freeze, thaw or die with the guest."""
+    for pid in [proc.host_pid for proc in vm.processes] + [vm.agent_pid]:
+        if pid:
+            sandbox.send(pid, sig)
 
 
 def reset(call: Call) -> Reply:
@@ -143,6 +156,9 @@ def reset(call: Call) -> Reply:
             raise msg.refusal(msg.TOOLS_NOT_RUNNING, vmx=path)
         _signal_programs(vm, signal.SIGKILL)
         vm.power, vm.started_at, vm.processes, vm.killed_boot_pids = Power.RUNNING, call.now(), [], []
+        vm.agent_pid = 0
+    if call.knobs.mbus_agent and vm.agent_reason is None:
+        _start_agent(call, path)  # the guest reboots: a fresh agent
     return Reply()
 
 

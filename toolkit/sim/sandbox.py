@@ -20,6 +20,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from toolkit.errors import CommandTimeout
+
 HOST_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Started programs are kept so they are reaped (and never garbage-collected while running).
@@ -83,6 +85,15 @@ def wait(host_pid: int, timeout: float | None) -> int:
     code = _CHILDREN[host_pid].wait(timeout=timeout)
     _CHILDREN.pop(host_pid, None)
     return 128 - code if code < 0 else code
+
+
+def wait_or_kill(host_pid: int, timeout: float, argv: Sequence[str]) -> int:
+    """The program's exit status; past ``timeout`` it is killed and ``CommandTimeout`` raised."""
+    try:
+        return wait(host_pid, timeout)
+    except subprocess.TimeoutExpired:
+        send(host_pid, signal.SIGKILL)
+        raise CommandTimeout(argv, timeout) from None
 
 
 def alive(host_pid: int) -> bool:

@@ -62,6 +62,7 @@ class VmRecord:
     guest_vars: dict[str, str] = field(default_factory=dict)
     changed_since_snapshot: bool = True
     hook_pid: int = 0
+    agent_pid: int = 0  # the simulated mbus agent (``mbus_agent`` knob), 0 when none runs
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -128,21 +129,26 @@ class SimHome:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[HostState]:
         """Load, yield and (if the block succeeds) save the state, under the lock."""
+        with self._locked():
+            state = HostState(self._load(self.state_file))
+            yield state
+            _write_atomically(self.state_file, json.dumps(state.to_json(), indent=1))
+
+    def snapshot(self) -> HostState:
+        """A consistent read-only copy of the state (read under the lock, never written back)."""
+        with self._locked():
+            return HostState(self._load(self.state_file))
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         try:
             self._lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
         except filelock.Timeout:
             raise LockTimeout(str(self.state_file), LOCK_TIMEOUT_SECONDS) from None
         try:
-            state = HostState(self._load(self.state_file))
-            yield state
-            _write_atomically(self.state_file, json.dumps(state.to_json(), indent=1))
+            yield
         finally:
             self._lock.release()
-
-    def snapshot(self) -> HostState:
-        """A consistent read-only copy of the state (taken under the lock)."""
-        with self.transaction() as state:
-            return state
 
     def knobs(self) -> Knobs:
         return Knobs.from_json(self._load(self.knobs_file))

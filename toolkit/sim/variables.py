@@ -27,7 +27,12 @@ def guest_ip(call: Call) -> Reply:
         if "-wait" not in (p.lower() for p in call.inv.params[1:]):
             raise msg.refusal(msg.NO_IP)
         call.budget.sleep(ready_at - call.now())
-    return Reply(f"192.168.80.{128 + int(vm.id.rsplit('-', 1)[-1]) % 120}")
+    return Reply(dhcp_address(vm.id))
+
+
+def dhcp_address(vm_id: str) -> str:
+    """The address the simulated DHCP server leases to VM ``vm_id`` (stable per VM)."""
+    return f"192.168.80.{128 + int(vm_id.rsplit('-', 1)[-1]) % 120}"
 
 
 def read_variable(call: Call) -> Reply:

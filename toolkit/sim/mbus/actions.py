@@ -1,0 +1,213 @@
+"""The bosh-agent's mbus actions as the simulated agent performs them.
+
+``SimAgent.handle(method, arguments)`` answers one ``POST /agent`` message with
+the agent's envelope: ``{"value": ...}`` or ``{"exception": {"message": ...}}``.
+Synchronous actions (ping, get_state, list_disk, start, get_task) answer in the
+response; every other action is a task (see ``tasks.py``). The agent's state
+(applied spec, persistent-disk hints, mounted disks) lives in the guest under
+``/var/vcap/bosh`` as the real agent keeps it, so a restarted agent finds it.
+
+Simulated, not real: ``start`` and ``stop`` switch the reported job state
+without running monit (jobs' processes are not started); ``mount_disk`` checks
+that the disk's hint names a disk the VM really has attached and creates
+``/var/vcap/store``, but formats nothing; an unattached disk fails at once
+where the real agent would first wait for the device to appear.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from toolkit.errors import AgentActionError, ToolkitError
+from toolkit.sim.mbus import packages
+from toolkit.sim.mbus.blobs import BlobStore
+from toolkit.sim.mbus.guest import GuestFs
+from toolkit.sim.mbus.packages import BlobRef
+from toolkit.sim.mbus.tasks import Tasks
+
+SPEC = "/var/vcap/bosh/spec.json"
+HINTS = "/var/vcap/bosh/persistent_disk_hints.json"
+MOUNTS = "/var/vcap/bosh/mounted_disks.json"
+UPDATED_SETTINGS = "/var/vcap/bosh/update_settings.json"
+STORE = "/var/vcap/store"
+SCRIPT_TIMEOUT_SECONDS = 600.0
+SYNCHRONOUS = frozenset({"ping", "get_task", "get_state", "list_disk", "start"})
+SPEC_KEYS = ("deployment", "job", "index", "id", "az", "packages", "configuration_hash", "rendered_templates_archive")
+
+
+@dataclass(frozen=True, slots=True)
+class VmFacts:
+    """What the agent can learn about its own VM: disks the guest sees and its DHCP address."""
+
+    attached_units: frozenset[str]
+    address: str
+
+
+class SimAgent:
+    """One VM's agent: its settings, guest and blobstore, and the actions over them."""
+
+    def __init__(self, guest: GuestFs, blobs: BlobStore, settings: Mapping[str, Any], facts: Callable[[], VmFacts]):
+        self.guest, self.blobs, self.settings, self.facts = guest, blobs, settings, facts
+        self.job_state = "running"  # no jobs yet: monit reports running
+        self.spec: dict[str, Any] = guest.read_json(SPEC, {})
+        self.hints: dict[str, Any] = guest.read_json(HINTS, {})
+        self.mounted: list[str] = guest.read_json(MOUNTS, [])
+        self.tasks = Tasks()
+        self._actions: dict[str, Callable[..., Any]] = {
+            "ping": lambda: "pong",
+            "get_task": self.tasks.outcome,
+            "get_state": self.get_state,
+            "list_disk": lambda: list(self.mounted),
+            "start": self.start,
+            "stop": self.stop,
+            "apply": self.apply,
+            "run_script": self.run_script,
+            "compile_package": self.compile_package,
+            "add_persistent_disk": self.add_persistent_disk,
+            "remove_persistent_disk": self.remove_persistent_disk,
+            "mount_disk": self.mount_disk,
+            "unmount_disk": self.unmount_disk,
+            "migrate_disk": lambda: {},
+            "update_settings": self.update_settings,
+            "delete_arp_entries": lambda *_: {},
+            "sync_dns": lambda *_: "synced",
+        }
+
+    def handle(self, method: object, arguments: object) -> dict[str, Any]:
+        """The agent's answer to one message."""
+        action = self._actions.get(method) if isinstance(method, str) else None
+        if action is None:
+            return _exception(f"unknown message {method}")
+        args = arguments if isinstance(arguments, list) else []
+        try:
+            inspect.signature(action).bind(*args)
+        except TypeError:
+            return _exception(f"Action Failed {method}: wrong number of arguments ({len(args)})")
+        if method not in SYNCHRONOUS:
+            return {"value": self.tasks.submit(lambda: action(*args))}
+        try:
+            return {"value": action(*args)}
+        except ToolkitError as exc:
+            return _exception(str(exc))
+
+    def get_state(self, *_filters: Any) -> dict[str, Any]:
+        state = {key: self.spec[key] for key in SPEC_KEYS if key in self.spec}
+        return {
+            **state,
+            "agent_id": self.settings.get("agent_id"),
+            "bosh_protocol": "1",
+            "job_state": self.job_state,
+            "processes": [],
+            "vm": self.settings.get("vm"),
+            "networks": self._networks(),
+        }
+
+    def _networks(self) -> dict[str, Any]:
+        """The applied networks (else the settings'), dynamic ones with the address DHCP gave."""
+        networks = self.spec.get("networks") or self.settings.get("networks") or {}
+        address = self.facts().address
+        return {
+            name: {**net, "ip": address} if isinstance(net, Mapping) and net.get("type") == "dynamic" else net
+            for name, net in networks.items()
+        }
+
+    def start(self) -> str:
+        self.job_state = "running"
+        return "started"
+
+    def stop(self) -> str:
+        self.job_state = "stopped"
+        return "stopped"
+
+    def apply(self, spec: Any) -> str:
+        if not isinstance(spec, Mapping):
+            raise AgentActionError("Applying: the apply spec is not a map")
+        for name, ref in (spec.get("packages") or {}).items():
+            packages.install_package(self.guest, self.blobs, BlobRef.from_json(ref, f"package {name}"))
+        jobs = [_job(template) for template in (spec.get("job") or {}).get("templates") or []]
+        if jobs:
+            packages.install_jobs(self.guest, self.blobs, spec.get("rendered_templates_archive") or {}, jobs)
+        self.spec = dict(spec)
+        self.guest.write_json(SPEC, self.spec)
+        return "applied"
+
+    def run_script(self, name: Any, _options: Any) -> dict[str, Any]:
+        """Run ``bin/<name>`` of every applied job that has one; fail naming the jobs whose script failed."""
+        script = packages.component(str(name), "run_script")
+        ran: list[str] = []
+        failed: list[str] = []
+        for job, _version in (_job(t) for t in (self.spec.get("job") or {}).get("templates") or []):
+            path = f"/var/vcap/jobs/{job}/bin/{script}"
+            if self.guest.host(path).is_file():
+                outcome = self.guest.run(f"exec {path}", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
+                (failed if outcome.code else ran).append(job)
+        if failed:
+            raise AgentActionError(
+                f"{len(failed)} of {len(failed) + len(ran)} {script} scripts failed. "
+                f"Failed Jobs: {', '.join(failed)}. Successful Jobs: {', '.join(ran)}."
+            )
+        return {}
+
+    def compile_package(self, blob_id: Any, sha1: Any, name: Any, version: Any, deps: Any) -> dict[str, Any]:
+        source = BlobRef.from_json(
+            {"name": name, "version": version, "sha1": sha1, "blobstore_id": blob_id}, "compile_package"
+        )
+        refs = {key: BlobRef.from_json(dep, f"dependency {key}") for key, dep in (deps or {}).items()}
+        return packages.compile_package(self.guest, self.blobs, source, refs)
+
+    def add_persistent_disk(self, cid: Any, hint: Any) -> dict[str, Any]:
+        self.hints[str(cid)] = hint
+        self.guest.write_json(HINTS, self.hints)
+        return {}
+
+    def remove_persistent_disk(self, cid: Any) -> dict[str, Any]:
+        self.hints.pop(str(cid), None)
+        self.guest.write_json(HINTS, self.hints)
+        return {}
+
+    def mount_disk(self, cid: Any) -> dict[str, Any]:
+        hint = self._hint(str(cid))
+        unit = hint if isinstance(hint, str) else hint.get("volume_id") if isinstance(hint, Mapping) else None
+        if unit is not None and str(unit) not in self.facts().attached_units:
+            raise AgentActionError(
+                f"Mounting persistent disk: Getting real device path: Timed out getting real device path for '{unit}'"
+            )
+        self.guest.host(STORE).mkdir(parents=True, exist_ok=True)
+        if str(cid) not in self.mounted:
+            self.mounted.append(str(cid))
+            self.guest.write_json(MOUNTS, self.mounted)
+        return {}
+
+    def _hint(self, cid: str) -> Any:
+        persistent = (self.settings.get("disks") or {}).get("persistent") or {}
+        hint = self.hints.get(cid, persistent.get(cid))
+        if hint is None:
+            raise AgentActionError(f"Persistent disk with volume id '{cid}' could not be found")
+        return hint
+
+    def unmount_disk(self, cid: Any) -> dict[str, str]:
+        if str(cid) not in self.mounted:
+            return {"message": f"Partition of {cid} is not mounted"}
+        self.mounted.remove(str(cid))
+        self.guest.write_json(MOUNTS, self.mounted)
+        return {"message": f"Unmounted partition of {cid}"}
+
+    def update_settings(self, settings: Any) -> str:
+        self.guest.write_json(UPDATED_SETTINGS, settings)
+        return "updated"
+
+
+def _job(template: Any) -> tuple[str, str]:
+    if not isinstance(template, Mapping):
+        raise AgentActionError("Applying: job templates must be maps with name and version")
+    name, version = template.get("name"), template.get("version")
+    if not (isinstance(name, str) and isinstance(version, str)):
+        raise AgentActionError("Applying: job templates must be maps with name and version")
+    return packages.component(name, "job"), packages.component(version, "job version")
+
+
+def _exception(message: str) -> dict[str, Any]:
+    return {"exception": {"message": message}}
