@@ -19,6 +19,16 @@ def test_up_writes_knobs_and_prints_how_to_use_it(vmtk: Vmtk, tmp_path: Path) ->
     assert f"VMRUN_SIM_HOME={home}" in out and "VMTK_VMRUN=" in out
 
 
+def test_up_switches_the_simulated_mbus_agent_on_and_off(vmtk: Vmtk, tmp_path: Path) -> None:
+    home = tmp_path / "simhome"
+    assert_ok(vmtk("sim", "up", "--home", str(home), "--mbus-agent"))
+    assert json.loads((home / "sim.json").read_text()) == {"mbus_agent": True}
+    assert_ok(vmtk("sim", "up", "--home", str(home), "--boot-delay", "1"))  # other knobs leave it alone
+    assert json.loads((home / "sim.json").read_text()) == {"mbus_agent": True, "boot_delay": 1.0}
+    assert_ok(vmtk("sim", "up", "--home", str(home), "--no-mbus-agent"))
+    assert json.loads((home / "sim.json").read_text())["mbus_agent"] is False
+
+
 def test_up_takes_the_home_from_vmrun_sim_home(vmtk: Vmtk, tmp_path: Path) -> None:
     home = tmp_path / "from-env"
     assert_ok(vmtk("sim", "up", env={"VMRUN_SIM_HOME": str(home)}))

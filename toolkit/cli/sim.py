@@ -42,9 +42,12 @@ def group() -> None:
 @click.option("--product", type=click.Choice([p.value for p in Product]), help="Which VMware product to play.")
 @click.option("--boot-delay", type=SECONDS, metavar="S", help="Seconds from power-on until VMware Tools run.")
 @click.option("--latency", "latency", multiple=True, metavar="VERB=S", help="Extra seconds per call of VERB (or 'default').")
-def up(home: Path, product: str | None, boot_delay: float | None, latency: tuple[str, ...]) -> None:
+@click.option("--mbus-agent/--no-mbus-agent", default=None,
+              help="Give each VM a simulated BOSH agent serving the bosh CLI's HTTPS mbus (for bosh create-env).")
+def up(home: Path, product: str | None, boot_delay: float | None, latency: tuple[str, ...],
+       mbus_agent: bool | None) -> None:
     """Create the state directory, write its knobs and show how to use it."""
-    knobs: dict[str, object] = {"product": product, "boot_delay": boot_delay}
+    knobs: dict[str, object] = {"product": product, "boot_delay": boot_delay, "mbus_agent": mbus_agent}
     if latency:
         knobs["latency"] = _latency(latency)
     _host(home).configure(**{k: v for k, v in knobs.items() if v is not None})
