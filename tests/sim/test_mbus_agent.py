@@ -238,3 +238,24 @@ def test_an_agent_whose_simulator_state_is_removed_goes_away(host: SimHost, tmp_
 def test_the_knob_takes_only_true_or_false(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="mbus_agent: expected true or false"):
         SimHost(tmp_path / "h").configure(mbus_agent="yes")
+
+
+@pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
+def test_applied_jobs_run_their_scripts_and_drain(vm: Vm) -> None:
+    rendered = tgz({
+        "web/bin/pre-start": b"#!/bin/bash\ntouch /var/vcap/data/web-pre-started\n",
+        "web/bin/drain": b"#!/bin/bash\necho 5\n",
+        "bad/bin/pre-start": b"#!/bin/bash\necho broken >&2\nexit 1\n",
+    })
+    DavBlobstore(vm.mbus).put("rendered-1", rendered)
+    spec = {"deployment": "d", "job": {"name": "g", "templates": [{"name": "web", "version": "1"},
+                                                                   {"name": "bad", "version": "2"}]},
+            "packages": {}, "networks": {},
+            "rendered_templates_archive": {"blobstore_id": "rendered-1", "sha1": hashlib.sha1(rendered).hexdigest()}}
+    vm.agent.apply(spec)
+    assert vm.agent.get_state()["deployment"] == "d"
+    with pytest.raises(AgentError, match=r"1 of 2 pre-start scripts failed\. Failed Jobs: bad\. Successful Jobs: web\."):
+        vm.agent.run_script("pre-start", {})
+    assert vm.guest("/var/vcap/data/web-pre-started").exists()
+    assert vm.agent.run_task("drain", ["shutdown", {}]) == 5
+    vm.agent.run_script("post-stop", {})  # no job has one: nothing runs, nothing fails

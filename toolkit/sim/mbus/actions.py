@@ -65,6 +65,7 @@ class SimAgent:
             "stop": self.stop,
             "apply": self.apply,
             "run_script": self.run_script,
+            "drain": self.drain,
             "compile_package": self.compile_package,
             "add_persistent_disk": self.add_persistent_disk,
             "remove_persistent_disk": self.remove_persistent_disk,
@@ -114,6 +115,9 @@ class SimAgent:
             for name, net in networks.items()
         }
 
+    def _jobs(self) -> list[tuple[str, str]]:
+        return [_job(template) for template in (self.spec.get("job") or {}).get("templates") or []]
+
     def start(self) -> str:
         self.job_state = "running"
         return "started"
@@ -139,7 +143,7 @@ class SimAgent:
         script = packages.component(str(name), "run_script")
         ran: list[str] = []
         failed: list[str] = []
-        for job, _version in (_job(t) for t in (self.spec.get("job") or {}).get("templates") or []):
+        for job, _version in self._jobs():
             path = f"/var/vcap/jobs/{job}/bin/{script}"
             if self.guest.host(path).is_file():
                 outcome = self.guest.run(f"exec {path}", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
@@ -150,6 +154,17 @@ class SimAgent:
                 f"Failed Jobs: {', '.join(failed)}. Successful Jobs: {', '.join(ran)}."
             )
         return {}
+
+    def drain(self, drain_type: Any, *_spec: Any) -> int:
+        """Run each applied job's ``bin/drain``; the wait the longest asks for (0: no drain scripts)."""
+        waits = [0]
+        for job, _version in self._jobs():
+            path = f"/var/vcap/jobs/{job}/bin/drain"
+            if self.guest.host(path).is_file():
+                kind = "job_shutdown" if drain_type == "shutdown" else "job_changed"
+                outcome = self.guest.run(f"exec {path} {kind} hash_unchanged", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
+                waits.append(_drain_wait(job, outcome.code, outcome.tail))
+        return max(waits, key=abs)
 
     def compile_package(self, blob_id: Any, sha1: Any, name: Any, version: Any, deps: Any) -> dict[str, Any]:
         source = BlobRef.from_json(
@@ -207,6 +222,14 @@ def _job(template: Any) -> tuple[str, str]:
     if not (isinstance(name, str) and isinstance(version, str)):
         raise AgentActionError("Applying: job templates must be maps with name and version")
     return packages.component(name, "job"), packages.component(version, "job version")
+
+
+def _drain_wait(job: str, code: int, output: str) -> int:
+    """The seconds a drain script asked for: the integer on its last line of output."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if code or not lines or not lines[-1].lstrip("-").isdigit():
+        raise AgentActionError(f"Draining job {job}: the drain script exited {code} and printed {output[-200:]!r}")
+    return int(lines[-1])  # negative: a dynamic drain, the caller asks again with "status"
 
 
 def _exception(message: str) -> dict[str, Any]:
