@@ -9,8 +9,7 @@ render and upload the jobs, upload and compile each package, Stop, Apply (full
 spec), RunScript pre-start, Start, GetState until running, RunScript post-start.
 Every CPI call is preceded by ``info``, as the CLI's cpi_cmd_runner does.
 delete-env: HasVM, Ping, RunScript pre-stop, Drain, Stop, RunScript post-stop,
-ListDisk, UnmountDisk each, DeleteVM, then the disks and the stemcell (Drain is
-left out: the simulated agent does not implement it yet). The release is tiny and built here: one package whose
+ListDisk, UnmountDisk each, DeleteVM, then the disks and the stemcell. The release is tiny and built here: one package whose
 ``packaging`` really runs in the guest, one job with ERB-rendered scripts.
 """
 
@@ -59,6 +58,7 @@ PRE_START = ('#!/bin/bash\nset -e\nmkdir -p /var/vcap/data/greeter\n'
              "{ echo '<%= p(\"greeter.greeting\") %>'; cat /var/vcap/packages/greeter/greeting.txt; }"
              " > /var/vcap/data/greeter/pre-start.marker\n")
 POST_START = "#!/bin/bash\necho post-start > /var/vcap/data/greeter/post-start.marker\n"
+DRAIN = "#!/bin/bash\necho \"$1\" > /var/vcap/data/greeter/drain.marker\necho 0\n"  # 0: stop at once
 MONIT = 'check process greeter\n  with pidfile /var/vcap/sys/run/greeter/greeter.pid\n  group vcap\n'
 
 
@@ -213,7 +213,9 @@ def delete_env(bench: Bench, agent: AgentClient, vm: str, disk: str, stemcell: s
     assert bench("has_vm", vm) is True
     agent.wait_until_ready(timeout=10, delay=0.5)
     agent.run_script("pre-stop", {})
-    agent.stop()  # after drain("shutdown") in the CLI: see the module docstring
+    assert agent.drain("shutdown") == 0  # vm.Drain: a negative wait would be asked again with "status"
+    assert _read(guest_root(bench, vm), "/var/vcap/data/greeter/drain.marker") == "job_shutdown\n"
+    agent.stop()
     agent.run_script("post-stop", {})
     for cid in agent.list_disk():
         agent.unmount_disk(cid)
@@ -248,7 +250,7 @@ def build_release(tmp_path: Path) -> TinyRelease:
     package = tmp_path / f"{PACKAGE}.tgz"
     files = {"packaging": (PACKAGING, 0o644), "greeter/greeting.txt": ("greetings, compiled in the guest\n", 0o644)}
     package.write_bytes(_tgz(files))
-    templates = {"bin/pre-start": PRE_START, "bin/post-start": POST_START}
+    templates = {"bin/pre-start": PRE_START, "bin/post-start": POST_START, "bin/drain": DRAIN}
     rendered = {f"./{JOB}/{dst}": (_render(text, tmp_path), 0o755) for dst, text in templates.items()}
     rendered[f"./{JOB}/monit"] = (MONIT, 0o644)
     jobs = tmp_path / "rendered-jobs.tgz"
