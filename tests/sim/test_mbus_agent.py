@@ -115,6 +115,9 @@ def test_ping_and_state_need_the_mbus_password(vm: Vm) -> None:
     state = vm.agent.get_state()
     assert state["agent_id"] == "agent-1" and state["job_state"] == "running"
     assert state["networks"]["default"]["ip"].startswith("192.168.80.")  # dynamic: the DHCP lease
+    assert state["packages"] == {} and state["resource_pool"] == {}  # present before any apply
+    assert vm.agent.send("sync_dns", ["blob", "sha1", 1]) == "synced"  # synchronous, as in the agent
+    assert vm.agent.send("delete_arp_entries", [{"ips": ["10.0.0.9"]}]) == {}
     wrong = Mbus(vm.mbus.host, vm.mbus.port, "mbus", "not-the-password", CERT.ca)
     assert wrong.request("POST", "/agent", b'{"method":"ping"}')[0] == 401
     assert vm.mbus.request("GET", "/nowhere")[0] == 404

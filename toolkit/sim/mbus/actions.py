@@ -2,8 +2,8 @@
 
 ``SimAgent.handle(method, arguments)`` answers one ``POST /agent`` message with
 the agent's envelope: ``{"value": ...}`` or ``{"exception": {"message": ...}}``.
-Synchronous actions (ping, get_state, list_disk, start, get_task) answer in the
-response; every other action is a task (see ``tasks.py``). The agent's state
+Synchronous actions (ping, get_state, list_disk, start, get_task, sync_dns,
+delete_arp_entries) answer in the response; every other action is a task (see ``tasks.py``). The agent's state
 (applied spec, persistent-disk hints, mounted disks) lives in the guest under
 ``/var/vcap/bosh`` as the real agent keeps it, so a restarted agent finds it.
 
@@ -34,7 +34,7 @@ MOUNTS = "/var/vcap/bosh/mounted_disks.json"
 UPDATED_SETTINGS = "/var/vcap/bosh/update_settings.json"
 STORE = "/var/vcap/store"
 SCRIPT_TIMEOUT_SECONDS = 600.0
-SYNCHRONOUS = frozenset({"ping", "get_task", "get_state", "list_disk", "start"})
+SYNCHRONOUS = frozenset({"ping", "get_task", "get_state", "list_disk", "start", "sync_dns", "delete_arp_entries"})
 SPEC_KEYS = ("deployment", "job", "index", "id", "az", "packages", "configuration_hash", "rendered_templates_archive")
 
 
@@ -97,6 +97,8 @@ class SimAgent:
     def get_state(self, *_filters: Any) -> dict[str, Any]:
         state = {key: self.spec[key] for key in SPEC_KEYS if key in self.spec}
         return {
+            "packages": {},
+            "resource_pool": {},
             **state,
             "agent_id": self.settings.get("agent_id"),
             "bosh_protocol": "1",
@@ -212,7 +214,7 @@ class SimAgent:
 
     def update_settings(self, settings: Any) -> str:
         self.guest.write_json(UPDATED_SETTINGS, settings)
-        return "updated"
+        return "ok"
 
 
 def _job(template: Any) -> tuple[str, str]:
