@@ -1,8 +1,10 @@
-"""The release, built once per test session, and helpers to render and install it as BOSH would."""
+"""The release, built once per test session, compiled once (``installation``), and helpers to
+render, install and call it as the bosh CLI would."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -17,6 +19,8 @@ from release.build import ROOT, Built, build
 
 JOB_DIR = ROOT / "release" / "jobs" / "vmrun_cpi"
 RENDER = Path(__file__).with_name("render.rb")
+OFFLINE = {"PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull, "PATH": "/usr/local/bin:/usr/bin:/bin"}
+BASH = shutil.which("bash") or "/bin/bash"
 CACHE = ROOT / ".cache" / "wheels"
 
 
@@ -76,3 +80,50 @@ def render(template: str, manifest_properties: Mapping[str, Any], tmp_path: Path
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def compile_package(unpacked: Path, root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``bash -x packaging`` in the unpacked package, as the bosh CLI runs it."""
+    source, target = root / "compile" / "vmrun_cpi", root / "packages" / "vmrun_cpi"
+    source.mkdir(parents=True)
+    target.mkdir(parents=True)
+    with tarfile.open(unpacked / "packages" / "vmrun_cpi.tgz") as tar:
+        tar.extractall(source, filter="data")
+    bosh = {"BOSH_COMPILE_TARGET": str(source), "BOSH_INSTALL_TARGET": str(target),
+            "BOSH_PACKAGE_NAME": "vmrun_cpi", "BOSH_PACKAGES_DIR": str(root / "packages")}
+    return subprocess.run([BASH, "-x", "packaging"], cwd=source, env={**env, **bosh},
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="session")
+def installation(unpacked: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bosh")
+    done = compile_package(unpacked, root, OFFLINE)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root
+
+
+def install_job(root: Path, properties: dict[str, Any], tmp_path: Path) -> Path:
+    job = root / "jobs" / "vmrun_cpi"
+    shutil.rmtree(job, ignore_errors=True)
+    (job / "bin").mkdir(parents=True)
+    (job / "config").mkdir()
+    (job / "bin" / "cpi").write_text(render("cpi.erb", properties, tmp_path))
+    (job / "bin" / "cpi").chmod(0o755)
+    (job / "config" / "cpi.json").write_text(render("cpi.json.erb", properties, tmp_path))
+    return job / "bin" / "cpi"
+
+
+def call(cpi: Path, root: Path, method: str, *args: Any, env: dict[str, str] | None = None) -> Any:
+    """One CPI call the way the bosh CLI makes it: no arguments, one request on stdin."""
+    request = {"method": method, "arguments": list(args), "context": {"director_uuid": "d"},
+               "api_version": 1 if method == "info" else 2}
+    run_env = {"PATH": "/usr/bin:/bin", "BOSH_PACKAGES_DIR": str(root / "packages"),
+               "BOSH_JOBS_DIR": str(root / "jobs"), **(env or {})}
+    done = subprocess.run([str(cpi)], input=json.dumps(request), env=run_env, cwd=root,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    response = json.loads(done.stdout)
+    assert response["error"] is None, (response, done.stderr[-3000:])
+    assert "mbus-Secret" not in done.stdout + done.stderr
+    return response["result"]

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
-import shutil
 import socket
 import subprocess
 import tarfile
@@ -31,45 +29,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from release.build import ROOT
-from tests.cpi.client import MANUAL
-from tests.release.conftest import RENDER
-from tests.release.test_packaging import FIXTURES, call, install_job, installation, local_properties
+from release.build import ROOT, Built
+from tests.release.conftest import call, install_job
 from tests.support.agent_client import AgentClient, AgentRequestError, BlobRef, DavBlobstore, Mbus
 from tests.support.mbus_cert import MbusCert, generate
-from toolkit.cpiprocess import reference_image
+from tests.support.sim_manifest import SimManifest
+from tests.support.tiny_release import JOB, PACKAGE, GREETING, TinyRelease, build_release
 from toolkit.sim import SimHost
-from toolkit.sim.knobs import Knobs
 from toolkit.sim.state import Power, SimHome, vm_key
 
-__all__ = ["installation"]  # re-exported: pytest finds the session fixture here too
-
-AGENT_AVAILABLE = "mbus_agent" in Knobs.__dataclass_fields__
-pytestmark = [pytest.mark.real_process,
-              pytest.mark.skipif(not AGENT_AVAILABLE, reason="the simulator has no mbus agent (sim.json mbus_agent)")]
+pytestmark = pytest.mark.real_process
 
 VMRUN_SIM = ROOT / ".venv" / "bin" / "vmrun-sim"
-PACKAGE, JOB, DEPLOYMENT = "greeter", "greeter", "tiny"
-GREETING = "hello from create-env"
-BLOBSTORES = [{"provider": "local", "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"}}]
-PACKAGING = 'set -e\ncp greeter/greeting.txt "$BOSH_INSTALL_TARGET/"\necho "compiled $BOSH_PACKAGE_NAME" > "$BOSH_INSTALL_TARGET/compiled.txt"\n'
-PRE_START = ('#!/bin/bash\nset -e\nmkdir -p /var/vcap/data/greeter\n'
-             "{ echo '<%= p(\"greeter.greeting\") %>'; cat /var/vcap/packages/greeter/greeting.txt; }"
-             " > /var/vcap/data/greeter/pre-start.marker\n")
-POST_START = "#!/bin/bash\necho post-start > /var/vcap/data/greeter/post-start.marker\n"
-DRAIN = "#!/bin/bash\necho \"$1\" > /var/vcap/data/greeter/drain.marker\necho 0\n"  # 0: stop at once
-MONIT = 'check process greeter\n  with pidfile /var/vcap/sys/run/greeter/greeter.pid\n  group vcap\n'
+DEPLOYMENT = "tiny"
 
 
 @dataclass(frozen=True)
 class Bench:
-    """bin/cpi against vmrun-sim with the mbus agent on, and the CLI's view of the agent."""
+    """bin/cpi against vmrun-sim with the mbus agent on, the documented manifest, the CLI's view of the agent."""
 
     cpi: Path
     root: Path
     store: Path
     home: Path
+    manifest: SimManifest
     mbus: Mbus
     cert: MbusCert
 
@@ -82,28 +67,41 @@ class Bench:
         return AgentClient(self.mbus, director_id="d", get_task_delay=0.1)
 
 
+def manifest_values(cert: MbusCert, port: int, password: str) -> dict[str, Any]:
+    """What ``-v`` and the vars store give the documented manifest's variables."""
+    return {"vmtk_root": str(ROOT), "release_sha1": "0" * 40, "mbus_port": port, "mbus_bootstrap_password": password,
+            "mbus_bootstrap_ssl": {"ca": cert.ca, "certificate": cert.certificate, "private_key": cert.private_key}}
+
+
 @pytest.fixture
 def bench(installation: Path, tmp_path: Path) -> Iterator[Bench]:
     if not VMRUN_SIM.exists():
         pytest.skip("vmrun-sim is not installed in .venv")
-    home, store, port = tmp_path / "sim", tmp_path / "store", _free_port()
-    home.mkdir()
-    (home / "sim.json").write_text(json.dumps({"mbus_agent": True, "boot_delay": 0}))
+    home, store, cert = tmp_path / "sim", tmp_path / "store", generate()
+    SimHost(home).configure(mbus_agent=True, boot_delay=0)  # vmtk sim up --mbus-agent
     password = f"mbus-Secret-{uuid.uuid4().hex[:12]}"  # call() checks this never leaks
-    properties = {**local_properties(store, str(VMRUN_SIM)), "agent": {"mbus": f"https://mbus:{password}@0.0.0.0:{port}"}}
+    manifest = SimManifest.load(manifest_values(cert, _free_port(), password))
+    properties = manifest.cpi_properties()
+    properties["vmrun"] = {**properties["vmrun"], "vm_store_path": str(store)}  # one store per test
     cpi = install_job(installation, properties, tmp_path)
-    cert = generate()  # the CLI's cloud_provider.mbus is https://mbus:PASSWORD@<VM IP>:PORT, checked against the CA
-    yield Bench(cpi, installation, store, home, Mbus("127.0.0.1", port, "mbus", password, cert.ca), cert)
+    yield Bench(cpi, installation, store, home, manifest, Mbus.from_url(manifest.mbus_url(), cert.ca), cert)
     _stop_strays(home)
+
+
+def test_the_documented_manifest_names_files_that_exist(built: Built, bench: Bench) -> None:
+    assert bench.manifest.release_tarball().name == built.path.name  # what make release writes
+    assert bench.manifest.stemcell_tarball().is_file()
+    for tool in ("vmrun_bin_path", "ovftool_bin_path"):
+        assert Path(bench.manifest.cpi_properties()["vmrun"][tool]).is_file()
 
 
 def test_create_env_then_delete_env_against_the_simulated_agent(bench: Bench, tmp_path: Path) -> None:
     release = build_release(tmp_path)
-    stemcell, vm = create_vm(bench, tmp_path, _env(bench.cert))
+    stemcell, vm = create_vm(bench, tmp_path, bench.manifest.vm_env())
     agent = bench.agent()
     agent.wait_until_ready(timeout=60, delay=0.2)
     disk = create_and_mount_disk(bench, agent, vm)
-    compiled = update_jobs(agent, DavBlobstore(bench.mbus), release)
+    compiled = update_jobs(agent, DavBlobstore(bench.mbus), release, bench.manifest.networks())
     assert _processes_mentioning(bench.home)  # the agent process, which assert_nothing_left expects gone
 
     guest = guest_root(bench, vm)
@@ -125,7 +123,7 @@ def test_create_env_then_delete_env_against_the_simulated_agent(bench: Bench, tm
 
 
 def test_a_wrong_mbus_password_gets_401(bench: Bench, tmp_path: Path) -> None:
-    stemcell, vm = create_vm(bench, tmp_path, _env(bench.cert))
+    stemcell, vm = create_vm(bench, tmp_path, bench.manifest.vm_env())
     bench.agent().wait_until_ready(timeout=60, delay=0.2)
     wrong = Mbus(bench.mbus.host, bench.mbus.port, bench.mbus.username, "not-the-password", bench.cert.ca)
     with pytest.raises(AgentRequestError) as refused:
@@ -140,8 +138,7 @@ def test_a_wrong_mbus_password_gets_401(bench: Bench, tmp_path: Path) -> None:
 
 
 def test_an_agent_without_mbus_cert_never_listens(bench: Bench, tmp_path: Path) -> None:
-    env = _env(bench.cert)
-    del env["bosh"]["mbus"]
+    env = {"bosh": {key: value for key, value in bench.manifest.vm_env()["bosh"].items() if key != "mbus"}}
     stemcell, vm = create_vm(bench, tmp_path, env)
     view = SimHost(bench.home).vm(str(_vmx(bench, vm)))
     assert view.agent.status.value == "running"  # booted: the agent process runs, its mbus does not
@@ -156,12 +153,13 @@ def test_an_agent_without_mbus_cert_never_listens(bench: Bench, tmp_path: Path) 
 
 
 def create_vm(bench: Bench, tmp_path: Path, env: dict[str, Any]) -> tuple[str, str]:
-    image = tmp_path / "image"
-    image.write_bytes(reference_image(FIXTURES))
-    props = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": "1.1", "disk": 1024}
-    stemcell = bench("create_stemcell", str(image), props)
-    vm, _networks = bench("create_vm", str(uuid.uuid4()), stemcell, {"cpu": 1, "ram": 512, "disk": 1024},
-                          MANUAL, [], env)
+    """create_stemcell from the manifest's stemcell tarball as the CLI unpacks it, then create_vm."""
+    with tarfile.open(bench.manifest.stemcell_tarball()) as tar:
+        tar.extractall(tmp_path / "stemcell", filter="data")
+    manifest = yaml.safe_load((tmp_path / "stemcell" / "stemcell.MF").read_text())
+    stemcell = bench("create_stemcell", str(tmp_path / "stemcell" / "image"), manifest["cloud_properties"])
+    vm, _networks = bench("create_vm", str(uuid.uuid4()), stemcell, bench.manifest.vm_cloud_properties(),
+                          bench.manifest.networks(), [], env)
     bench("set_vm_metadata", vm, {"deployment": DEPLOYMENT, "director": "bosh-init", "instance_group": JOB,
                                   "job": JOB, "index": "0", "name": f"{JOB}/0", "created_at": _now()})
     return stemcell, vm
@@ -169,7 +167,7 @@ def create_vm(bench: Bench, tmp_path: Path, env: dict[str, Any]) -> tuple[str, s
 
 def create_and_mount_disk(bench: Bench, agent: AgentClient, vm: str) -> str:
     """disk_deployer.go then vm.AttachDisk: the CPI attaches, the agent is told the hint and mounts."""
-    disk = bench("create_disk", 1024, {}, vm)
+    disk = bench("create_disk", bench.manifest.disk_size(), {}, vm)
     hint = bench("attach_disk", vm, disk)
     bench("set_disk_metadata", disk, {"deployment": DEPLOYMENT, "director": "bosh-init", "instance_group": JOB,
                                       "instance_index": "0", "name": f"{JOB}/0", "attached_at": _now()})
@@ -180,16 +178,16 @@ def create_and_mount_disk(bench: Bench, agent: AgentClient, vm: str) -> str:
     return str(disk)
 
 
-def update_jobs(agent: AgentClient, blobs: DavBlobstore, release: TinyRelease) -> BlobRef:
+def update_jobs(agent: AgentClient, blobs: DavBlobstore, release: TinyRelease, networks: dict[str, Any]) -> BlobRef:
     """instance.UpdateJobs; returns the compiled package's blob."""
-    initial = apply_spec(packages={}, jobs=[], archive={"blobstore_id": "", "sha1": ""})
+    initial = apply_spec(networks, packages={}, jobs=[], archive={"blobstore_id": "", "sha1": ""})
     agent.apply(initial)  # makes the agent load its networking details
     assert "networks" in agent.get_state()
     archive_id = blobs.add(release.rendered_jobs)  # state builder: render first ...
     source_id = blobs.add(release.package)  # ... then compile each package
     source = BlobRef(PACKAGE, release.package_version, _sha1(release.package), source_id)
     compiled = agent.compile_package(source, [])
-    full = apply_spec(packages={PACKAGE: compiled.to_json()},
+    full = apply_spec(networks, packages={PACKAGE: compiled.to_json()},
                       jobs=[{"name": JOB, "version": release.job_version, "sha1": "", "blobstore_id": ""}],
                       archive={"blobstore_id": archive_id, "sha1": _sha1(release.rendered_jobs)})
     agent.stop()
@@ -201,10 +199,10 @@ def update_jobs(agent: AgentClient, blobs: DavBlobstore, release: TinyRelease) -
     return compiled
 
 
-def apply_spec(packages: dict[str, Any], jobs: list[dict[str, str]], archive: dict[str, str]) -> dict[str, Any]:
+def apply_spec(networks: dict[str, Any], packages: dict[str, Any], jobs: list[dict[str, str]], archive: dict[str, str]) -> dict[str, Any]:
     """state.ToApplySpec: what the CLI applies (applyspec.ApplySpec's JSON)."""
     return {"deployment": DEPLOYMENT, "name": JOB, "index": 0, "id": "0", "az": "unknown", "packages": packages,
-            "networks": {"default": MANUAL["default"]}, "job": {"name": JOB, "templates": jobs},
+            "networks": networks, "job": {"name": JOB, "templates": jobs},
             "rendered_templates_archive": archive, "configuration_hash": "unused-configuration-hash"}
 
 
@@ -236,57 +234,6 @@ def assert_nothing_left(bench: Bench) -> None:
     assert _processes_mentioning(bench.home) == []
 
 
-@dataclass(frozen=True)
-class TinyRelease:
-    """A package archive as in a release tarball and the rendered jobs archive the CLI uploads."""
-
-    package: Path
-    package_version: str
-    job_version: str
-    rendered_jobs: Path
-
-
-def build_release(tmp_path: Path) -> TinyRelease:
-    package = tmp_path / f"{PACKAGE}.tgz"
-    files = {"packaging": (PACKAGING, 0o644), "greeter/greeting.txt": ("greetings, compiled in the guest\n", 0o644)}
-    package.write_bytes(_tgz(files))
-    templates = {"bin/pre-start": PRE_START, "bin/post-start": POST_START, "bin/drain": DRAIN}
-    rendered = {f"./{JOB}/{dst}": (_render(text, tmp_path), 0o755) for dst, text in templates.items()}
-    rendered[f"./{JOB}/monit"] = (MONIT, 0o644)
-    jobs = tmp_path / "rendered-jobs.tgz"
-    jobs.write_bytes(_tgz(rendered))
-    return TinyRelease(package, _fingerprint(files), _fingerprint({**templates, "monit": MONIT}), jobs)
-
-
-def _render(template: str, tmp_path: Path) -> str:
-    """One job template through the same ERB evaluation the vmrun_cpi job's templates get."""
-    source, props = tmp_path / "template.erb", tmp_path / "props.json"
-    source.write_text(template)
-    props.write_text(json.dumps({"greeter": {"greeting": GREETING}}))
-    ruby = shutil.which("ruby")
-    if ruby is None:
-        pytest.skip("ruby is not installed (.ci/run installs it)")
-    done = subprocess.run([ruby, str(RENDER), str(source), str(props)], capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def _tgz(files: dict[str, tuple[str, int]]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, (text, mode) in sorted(files.items()):
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), mode
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def _fingerprint(files: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(files, sort_keys=True).encode()).hexdigest()
-
-
 def _vmx(bench: Bench, vm: str) -> Path:
     return bench.store / f"vm-{vm}" / f"vm-{vm}.vmx"
 
@@ -314,11 +261,6 @@ def _read(root: Path, guest_path: str) -> str:
 def _names(tgz: bytes) -> list[str]:
     with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
         return tar.getnames()
-
-
-def _env(cert: MbusCert) -> dict[str, Any]:
-    """bosh-deployment bosh.yml's resource pool env, as the CLI passes it to create_vm."""
-    return {"bosh": {"mbus": {"cert": cert.env_cert()}, "blobstores": BLOBSTORES, "password": "*"}}
 
 
 def _sha1(path: Path) -> str:
