@@ -24,7 +24,7 @@ from tests.support.agent_client import AgentClient, AgentError, AgentRequestErro
 from toolkit.clock import SystemClock
 from toolkit.errors import ConfigError
 from toolkit.iso import settings_iso
-from toolkit.sim import SimHost, guestfs
+from toolkit.sim import Power, SimHost, guestfs
 from toolkit.sim.sandbox import unavailable
 from toolkit.vmx import Vmx
 
@@ -77,19 +77,22 @@ class Vm:
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> SimHost:
+def host(tmp_path: Path) -> Iterator[SimHost]:
     sim = SimHost(tmp_path / "sim-home", clock=SystemClock())
     sim.configure(boot_delay=0.2, mbus_agent=True)
-    return sim
+    yield sim
+    if sim.home.state_file.exists():  # a failed test must not leave an agent serving
+        for key, record in sim.home.snapshot().vms.items():
+            if record.power is not Power.OFF:
+                sim.runner().run(["vmrun-sim", "-T", "ws", "stop", key, "hard"], timeout=60)
 
 
 @pytest.fixture
-def vm(host: SimHost, tmp_path: Path) -> Iterator[Vm]:
+def vm(host: SimHost, tmp_path: Path) -> Vm:
     machine = Vm(host, tmp_path, settings(free_port()))
     machine.vmrun("start", machine.vmx)
     machine.agent.wait_until_ready(timeout=30, delay=0.1)
-    yield machine
-    machine.vmrun("stop", machine.vmx, "hard")
+    return machine
 
 
 def tgz(files: dict[str, bytes]) -> bytes:
@@ -202,7 +205,6 @@ def test_a_mounted_disk_is_listed_until_unmounted(host: SimHost, tmp_path: Path)
     assert machine.agent.list_disk() == ["disk-1"] and machine.guest("/var/vcap/store").is_dir()
     machine.agent.unmount_disk("disk-1")
     assert machine.agent.list_disk() == []
-    machine.vmrun("stop", machine.vmx, "hard")
 
 
 def test_the_agent_ends_with_its_vm_and_a_reset_boots_a_new_one(vm: Vm) -> None:
@@ -212,7 +214,6 @@ def test_the_agent_ends_with_its_vm_and_a_reset_boots_a_new_one(vm: Vm) -> None:
     assert vm.agent.get_state()["job_state"] == "running"  # a fresh agent after the reboot
     vm.vmrun("stop", vm.vmx, "hard")
     assert refused(vm.mbus)
-    vm.vmrun("start", vm.vmx)  # the fixture's stop finds it running again
 
 
 def test_without_an_mbus_certificate_the_agent_never_listens(host: SimHost, tmp_path: Path) -> None:
@@ -224,7 +225,6 @@ def test_without_an_mbus_certificate_the_agent_never_listens(host: SimHost, tmp_
         time.sleep(0.05)
     assert "Loading configured tls certificate" in log.read_text()
     assert refused(machine.mbus)
-    machine.vmrun("stop", machine.vmx, "hard")
 
 
 def test_an_agent_whose_simulator_state_is_removed_goes_away(host: SimHost, tmp_path: Path) -> None:
