@@ -113,7 +113,9 @@ def download(dest: Path, run: Run) -> None:
     # The oldest Python the release supports: pip refuses a pin that needs newer.
     run([*binary, "--python-version", SSH_PYTHONS[0], "-d", str(dest / "wheels"), PIP, *PURE_PINS])
     run([*pip, "--only-binary=:all:", "-d", str(dest / "build"), *BUILD_PINS])
-    run([*pip, "--no-binary=:all:", "--no-deps", "-d", str(dest / "sources"), PYYAML_PIN])
+    # Only PyYAML as source: ":all:" would also build its build dependencies from source
+    # (pip prepares the sdist's metadata), and compiling Cython takes many minutes.
+    run([*pip, "--no-binary=pyyaml", "--no-deps", "-d", str(dest / "sources"), PYYAML_PIN])
     for version in SSH_PYTHONS:
         with tempfile.NamedTemporaryFile("w", suffix=".txt") as constraints:
             constraints.write("\n".join((*SSH_CONSTRAINTS, PYCPARSER_PINS[version])) + "\n")
