@@ -45,6 +45,10 @@ def start(call: Call) -> Reply:
     path = call.inv.vmx
     with call.home.transaction() as state:
         vm = _power_on(call, state, path)
+    # After the commit: on a real host the vmware-vmx process takes the locks, and killing
+    # vmrun cannot undo that. Taken before it, a killed vmrun-sim left a VM that is off and
+    # locked, which a real host shows only after VMware itself crashed.
+    take_locks(path, decode_config(vm.config or ""), vm.id)
     if call.knobs.power_on_hook:
         _run_hook(call, vm, path)
     if call.knobs.mbus_agent and vm.agent_reason is None and not vm.agent_pid:
@@ -67,7 +71,6 @@ def _power_on(call: Call, state: HostState, path: str) -> VmRecord:
         _drop_checkpoint(path, vmx)
     apply_power_on_keys(path, vmx)
     write_vmx_file(path, vmx)
-    take_locks(path, vmx, vm.id)
     guestfs.ensure_root(call.home.guest_root(vm.id), call.knobs.guest_user)
     vm.config, vm.spelling, vm.power = encode_config(vmx), path, Power.RUNNING
     vm.changed_since_snapshot = True
