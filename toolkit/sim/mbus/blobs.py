@@ -10,7 +10,6 @@ module never lets one name a file outside the store.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import uuid
@@ -18,11 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from toolkit.digest import digest_of
 from toolkit.errors import AgentActionError
+from toolkit.runner import LocalRunner
 
 CHUNK = 1 << 20
 _BLOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+_ALGORITHMS = frozenset({"sha1", "sha256", "sha512"})
 
 
 class BlobStore:
@@ -89,8 +90,4 @@ def _parse(digest: str) -> Iterator[tuple[str, str]]:
 
 
 def file_digest(path: Path, algorithm: str) -> str:
-    hasher = _ALGORITHMS[algorithm]()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+    return digest_of(LocalRunner(), str(path), algorithm)
