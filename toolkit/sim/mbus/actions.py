@@ -117,8 +117,10 @@ class SimAgent:
             for name, net in networks.items()
         }
 
-    def _jobs(self) -> list[tuple[str, str]]:
-        return [_job(template) for template in (self.spec.get("job") or {}).get("templates") or []]
+    def _scripts(self, script: str) -> list[tuple[str, str]]:
+        """``(job, guest path)`` of ``bin/<script>`` for each applied job that has one."""
+        paths = [(job, f"/var/vcap/jobs/{job}/bin/{script}") for job, _version in _jobs(self.spec)]
+        return [(job, path) for job, path in paths if self.guest.host(path).is_file()]
 
     def start(self) -> str:
         self.job_state = "running"
@@ -133,7 +135,7 @@ class SimAgent:
             raise AgentActionError("Applying: the apply spec is not a map")
         for name, ref in (spec.get("packages") or {}).items():
             packages.install_package(self.guest, self.blobs, BlobRef.from_json(ref, f"package {name}"))
-        jobs = [_job(template) for template in (spec.get("job") or {}).get("templates") or []]
+        jobs = _jobs(spec)
         if jobs:
             packages.install_jobs(self.guest, self.blobs, spec.get("rendered_templates_archive") or {}, jobs)
         self.spec = dict(spec)
@@ -145,11 +147,9 @@ class SimAgent:
         script = packages.component(str(name), "run_script")
         ran: list[str] = []
         failed: list[str] = []
-        for job, _version in self._jobs():
-            path = f"/var/vcap/jobs/{job}/bin/{script}"
-            if self.guest.host(path).is_file():
-                outcome = self.guest.run(f"exec {path}", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
-                (failed if outcome.code else ran).append(job)
+        for job, path in self._scripts(script):
+            outcome = self.guest.run(f"exec {path}", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
+            (failed if outcome.code else ran).append(job)
         if failed:
             raise AgentActionError(
                 f"{len(failed)} of {len(failed) + len(ran)} {script} scripts failed. "
@@ -160,12 +160,10 @@ class SimAgent:
     def drain(self, drain_type: Any, *_spec: Any) -> int:
         """Run each applied job's ``bin/drain``; the wait the longest asks for (0: no drain scripts)."""
         waits = [0]
-        for job, _version in self._jobs():
-            path = f"/var/vcap/jobs/{job}/bin/drain"
-            if self.guest.host(path).is_file():
-                kind = "job_shutdown" if drain_type == "shutdown" else "job_changed"
-                outcome = self.guest.run(f"exec {path} {kind} hash_unchanged", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
-                waits.append(_drain_wait(job, outcome.code, outcome.tail))
+        kind = "job_shutdown" if drain_type == "shutdown" else "job_changed"
+        for job, path in self._scripts("drain"):
+            outcome = self.guest.run(f"exec {path} {kind} hash_unchanged", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
+            waits.append(_drain_wait(job, outcome.code, outcome.tail))
         return max(waits, key=abs)
 
     def compile_package(self, blob_id: Any, sha1: Any, name: Any, version: Any, deps: Any) -> dict[str, Any]:
@@ -215,6 +213,11 @@ class SimAgent:
     def update_settings(self, settings: Any) -> str:
         self.guest.write_json(UPDATED_SETTINGS, settings)
         return "ok"
+
+
+def _jobs(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(name, version)`` of each job template an apply spec names."""
+    return [_job(template) for template in (spec.get("job") or {}).get("templates") or []]
 
 
 def _job(template: Any) -> tuple[str, str]:
