@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.make_stemcell import tgz
 from tests.support import mbus_cert
 from tests.support.agent_client import AgentClient, AgentError, AgentRequestError, BlobRef, DavBlobstore, Mbus
 from toolkit.clock import SystemClock
@@ -93,16 +94,6 @@ def vm(host: SimHost, tmp_path: Path) -> Vm:
     machine.vmrun("start", machine.vmx)
     machine.agent.wait_until_ready(timeout=30, delay=0.1)
     return machine
-
-
-def tgz(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def refused(mbus: Mbus) -> bool:
@@ -219,12 +210,25 @@ def test_the_agent_ends_with_its_vm_and_a_reset_boots_a_new_one(vm: Vm) -> None:
 def test_without_an_mbus_certificate_the_agent_never_listens(host: SimHost, tmp_path: Path) -> None:
     machine = Vm(host, tmp_path, settings(free_port(), cert=False))
     machine.vmrun("start", machine.vmx)
+    assert "Loading configured tls certificate" in agent_log(machine, "agent not started")
+    assert refused(machine.mbus)
+
+
+def test_an_agent_whose_saved_state_is_not_json_does_not_start(vm: Vm) -> None:
+    vm.vmrun("stop", vm.vmx, "hard")
+    vm.guest("/var/vcap/bosh/spec.json").write_text("{not json")
+    vm.vmrun("start", vm.vmx)
+    assert "/var/vcap/bosh/spec.json is not valid JSON" in agent_log(vm, "agent not started")
+    assert refused(vm.mbus)
+
+
+def agent_log(machine: Vm, awaited: str) -> str:
+    """The agent's log in the guest once it holds ``awaited`` (30 s at most)."""
     log = machine.guest("/var/vcap/bosh/log/current")
     deadline = time.monotonic() + 30
-    while not log.exists() and time.monotonic() < deadline:
+    while not (log.exists() and awaited in log.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert "Loading configured tls certificate" in log.read_text()
-    assert refused(machine.mbus)
+    return log.read_text()
 
 
 def test_an_agent_whose_simulator_state_is_removed_goes_away(host: SimHost, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from toolkit import strictjson
 from toolkit.errors import AgentActionError
 from toolkit.sim import guestfs, sandbox
 
@@ -67,7 +68,10 @@ class GuestFs:
         path = self.host(guest_path)
         if not path.is_file():
             return default
-        return json.loads(path.read_text(encoding="utf-8"))
+        try:
+            return strictjson.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise AgentActionError(f"{guest_path} is not valid JSON: {exc}") from exc
 
     def write_json(self, guest_path: str, value: Any) -> None:
         path = self.host(guest_path)
