@@ -145,7 +145,9 @@ def test_compile_package_runs_packaging_in_the_guest_and_returns_a_checked_blob(
     assert hashlib.sha1(archive).hexdigest() == compiled.sha1
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         assert tar.extractfile("./out.txt").read() == b"built hello\n"  # type: ignore[union-attr]
-    assert vm.guest("/var/vcap/packages/hello/out.txt").read_text() == "built hello\n"
+    # As the agent: nothing stays installed, the sources are gone, bash's trace is in the log.
+    assert not vm.guest("/var/vcap/packages").exists() and not vm.guest("/var/vcap/data/compile/hello").exists()
+    assert "+ echo 'built hello'" in vm.guest("/var/vcap/sys/log/compilation/packaging.stderr.log").read_text()
 
 
 @pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
@@ -153,7 +155,8 @@ def test_a_failing_packaging_script_fails_the_task_with_its_output(vm: Vm) -> No
     blobs = DavBlobstore(vm.mbus)
     source = tgz({"packaging": b"echo compiler-says-no >&2\nexit 3\n"})
     blobs.put("src-1", source)
-    with pytest.raises(AgentError, match=r"Command exited with 3;.*compiler-says-no"):
+    with pytest.raises(AgentError, match=r": Compiling package bad: Running packaging script: "
+                                         r"Command exited with 3; Stdout: , Stderr: compiler-says-no\n\+ exit 3"):
         vm.agent.compile_package(BlobRef("bad", "v1", hashlib.sha1(source).hexdigest(), "src-1"), [])
 
 
@@ -247,22 +250,50 @@ def test_the_knob_takes_only_true_or_false(tmp_path: Path) -> None:
         SimHost(tmp_path / "h").configure(mbus_agent="yes")
 
 
-@pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
-def test_applied_jobs_run_their_scripts_and_drain(vm: Vm) -> None:
-    rendered = tgz({
-        "web/bin/pre-start": b"#!/bin/bash\ntouch /var/vcap/data/web-pre-started\n",
-        "web/bin/drain": b"#!/bin/bash\necho 5\n",
-        "bad/bin/pre-start": b"#!/bin/bash\necho broken >&2\nexit 1\n",
+def apply_jobs(vm: Vm, files: dict[str, bytes], templates: list[str]) -> None:
+    """Apply a spec whose jobs (version 1) come from a rendered-templates archive of ``files``."""
+    rendered = tgz(files)
+    blob_id = f"rendered-{hashlib.sha1(rendered).hexdigest()}"
+    DavBlobstore(vm.mbus).put(blob_id, rendered)
+    vm.agent.apply({
+        "deployment": "d", "job": {"name": "g", "templates": [{"name": t, "version": "1"} for t in templates]},
+        "packages": {}, "networks": {}, "persistent_disk": 1024,
+        "rendered_templates_archive": {"blobstore_id": blob_id, "sha1": hashlib.sha1(rendered).hexdigest()},
     })
-    DavBlobstore(vm.mbus).put("rendered-1", rendered)
-    spec = {"deployment": "d", "job": {"name": "g", "templates": [{"name": "web", "version": "1"},
-                                                                   {"name": "bad", "version": "2"}]},
-            "packages": {}, "networks": {},
-            "rendered_templates_archive": {"blobstore_id": "rendered-1", "sha1": hashlib.sha1(rendered).hexdigest()}}
-    vm.agent.apply(spec)
+
+
+@pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
+def test_applied_jobs_run_their_scripts_with_the_options_env(vm: Vm) -> None:
+    apply_jobs(vm, {
+        "web/bin/pre-start": b"#!/bin/bash\necho \"pre-start says $GREETING\"\n",
+        "bad/bin/pre-start": b"#!/bin/bash\necho broken >&2\nexit 1\n",
+    }, ["web", "bad"])
     assert vm.agent.get_state()["deployment"] == "d"
-    with pytest.raises(AgentError, match=r"1 of 2 pre-start scripts failed\. Failed Jobs: bad\. Successful Jobs: web\."):
-        vm.agent.run_script("pre-start", {})
-    assert vm.guest("/var/vcap/data/web-pre-started").exists()
-    assert vm.agent.run_task("drain", ["shutdown", {}]) == 5
+    with pytest.raises(AgentError, match=r": 1 of 2 pre-start scripts failed\. Failed Jobs: bad\. Successful Jobs: web\.$"):
+        vm.agent.run_script("pre-start", {"env": {"GREETING": "hello"}})
+    assert vm.guest("/var/vcap/sys/log/web/pre-start.stdout.log").read_text() == "pre-start says hello\n"
+    assert vm.guest("/var/vcap/sys/log/bad/pre-start.stderr.log").read_text() == "broken\n"
     vm.agent.run_script("post-stop", {})  # no job has one: nothing runs, nothing fails
+
+
+@pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
+def test_a_dynamic_drain_is_asked_again_until_done_and_answers_0(vm: Vm) -> None:
+    apply_jobs(vm, {"web/bin/drain": (
+        b"#!/bin/bash\necho \"$* state=$BOSH_JOB_STATE next=${BOSH_JOB_NEXT_STATE-unset}\" >> /var/vcap/data/drained\n"
+        b"if [ \"$1\" = job_check_status ]; then echo 0; else echo -1; fi\n")}, ["web"])
+    assert vm.agent.run_task("drain", ["shutdown", {}]) == 0
+    assert vm.guest("/var/vcap/data/drained").read_text().splitlines() == [
+        'job_shutdown hash_unchanged state={"persistent_disk":1024} next={"persistent_disk":0}',
+        'job_check_status hash_unchanged state={"persistent_disk":1024} next=unset',
+    ]
+
+
+@pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
+def test_drain_refuses_status_and_fails_a_script_that_prints_no_integer(vm: Vm) -> None:
+    apply_jobs(vm, {"web/bin/drain": b"#!/bin/bash\necho draining\n"}, ["web"])
+    with pytest.raises(AgentError, match=": Unexpected call with drain type 'status'$"):
+        vm.agent.run_task("drain", ["status"])
+    with pytest.raises(AgentError, match=": Drain update requires new spec$"):
+        vm.agent.run_task("drain", ["update"])
+    with pytest.raises(AgentError, match=r": 1 of 1 drain scripts failed\. Failed Jobs: web\.$"):
+        vm.agent.drain("shutdown")

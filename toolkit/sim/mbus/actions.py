@@ -6,6 +6,8 @@ Synchronous actions (ping, get_state, list_disk, start, get_task, sync_dns,
 delete_arp_entries) answer in the response; every other action is a task (see ``tasks.py``). The agent's state
 (applied spec, persistent-disk hints, mounted disks) lives in the guest under
 ``/var/vcap/bosh`` as the real agent keeps it, so a restarted agent finds it.
+Packages are compiled and installed by ``packages.py``; job scripts and drain
+run in ``scripts.py``.
 
 Simulated, not real: ``start`` and ``stop`` switch the reported job state
 without running monit (jobs' processes are not started); ``mount_disk`` checks
@@ -21,11 +23,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from toolkit.clock import Clock
 from toolkit.errors import AgentActionError, ToolkitError
-from toolkit.sim.mbus import packages
+from toolkit.sim.mbus import packages, scripts
 from toolkit.sim.mbus.blobs import BlobStore
 from toolkit.sim.mbus.guest import GuestFs
 from toolkit.sim.mbus.packages import BlobRef
+from toolkit.sim.mbus.scripts import JobScript
 from toolkit.sim.mbus.tasks import Tasks
 
 SPEC = "/var/vcap/bosh/spec.json"
@@ -33,7 +37,6 @@ HINTS = "/var/vcap/bosh/persistent_disk_hints.json"
 MOUNTS = "/var/vcap/bosh/mounted_disks.json"
 UPDATED_SETTINGS = "/var/vcap/bosh/update_settings.json"
 STORE = "/var/vcap/store"
-SCRIPT_TIMEOUT_SECONDS = 600.0
 SYNCHRONOUS = frozenset({"ping", "get_task", "get_state", "list_disk", "start", "sync_dns", "delete_arp_entries"})
 SPEC_KEYS = ("deployment", "job", "index", "id", "az", "packages", "configuration_hash", "rendered_templates_archive")
 
@@ -49,8 +52,9 @@ class VmFacts:
 class SimAgent:
     """One VM's agent: its settings, guest and blobstore, and the actions over them."""
 
-    def __init__(self, guest: GuestFs, blobs: BlobStore, settings: Mapping[str, Any], facts: Callable[[], VmFacts]):
-        self.guest, self.blobs, self.settings, self.facts = guest, blobs, settings, facts
+    def __init__(self, guest: GuestFs, blobs: BlobStore, settings: Mapping[str, Any], facts: Callable[[], VmFacts],
+                 clock: Clock):
+        self.guest, self.blobs, self.settings, self.facts, self.clock = guest, blobs, settings, facts, clock
         self.job_state = "running"  # no jobs yet: monit reports running
         self.spec: dict[str, Any] = guest.read_json(SPEC, {})
         self.hints: dict[str, Any] = guest.read_json(HINTS, {})
@@ -117,10 +121,10 @@ class SimAgent:
             for name, net in networks.items()
         }
 
-    def _scripts(self, script: str) -> list[tuple[str, str]]:
-        """``(job, guest path)`` of ``bin/<script>`` for each applied job that has one."""
-        paths = [(job, f"/var/vcap/jobs/{job}/bin/{script}") for job, _version in _jobs(self.spec)]
-        return [(job, path) for job, path in paths if self.guest.host(path).is_file()]
+    def _scripts(self, name: str) -> list[JobScript]:
+        """``bin/<name>`` of each applied job that has one."""
+        found = [JobScript(job, f"/var/vcap/jobs/{job}/bin/{name}") for job, _version in _jobs(self.spec)]
+        return [script for script in found if self.guest.host(script.path).is_file()]
 
     def start(self) -> str:
         self.job_state = "running"
@@ -133,6 +137,7 @@ class SimAgent:
     def apply(self, spec: Any) -> str:
         if not isinstance(spec, Mapping):
             raise AgentActionError("Applying: the apply spec is not a map")
+        packages.remove_packages(self.guest)  # the agent keeps only the spec's packages
         for name, ref in (spec.get("packages") or {}).items():
             packages.install_package(self.guest, self.blobs, BlobRef.from_json(ref, f"package {name}"))
         jobs = _jobs(spec)
@@ -142,29 +147,16 @@ class SimAgent:
         self.guest.write_json(SPEC, self.spec)
         return "applied"
 
-    def run_script(self, name: Any, _options: Any) -> dict[str, Any]:
-        """Run ``bin/<name>`` of every applied job that has one; fail naming the jobs whose script failed."""
+    def run_script(self, name: Any, options: Any) -> dict[str, Any]:
+        """Run ``bin/<name>`` of every applied job that has one (``scripts.py``)."""
         script = packages.component(str(name), "run_script")
-        ran: list[str] = []
-        failed: list[str] = []
-        for job, path in self._scripts(script):
-            outcome = self.guest.run(f"exec {path}", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
-            (failed if outcome.code else ran).append(job)
-        if failed:
-            raise AgentActionError(
-                f"{len(failed)} of {len(failed) + len(ran)} {script} scripts failed. "
-                f"Failed Jobs: {', '.join(failed)}. Successful Jobs: {', '.join(ran)}."
-            )
+        scripts.run_scripts(self.guest, self._scripts(script), script, scripts.script_env(options))
         return {}
 
-    def drain(self, drain_type: Any, *_spec: Any) -> int:
-        """Run each applied job's ``bin/drain``; the wait the longest asks for (0: no drain scripts)."""
-        waits = [0]
-        kind = "job_shutdown" if drain_type == "shutdown" else "job_changed"
-        for job, path in self._scripts("drain"):
-            outcome = self.guest.run(f"exec {path} {kind} hash_unchanged", {}, timeout=SCRIPT_TIMEOUT_SECONDS)
-            waits.append(_drain_wait(job, outcome.code, outcome.tail))
-        return max(waits, key=abs)
+    def drain(self, drain_type: Any, *new_specs: Any) -> int:
+        """Run every applied job's ``bin/drain`` until done; 0 (``scripts.py``)."""
+        arguments, env = scripts.drain_params(drain_type, self.spec, new_specs)
+        return scripts.drain(self.guest, self._scripts("drain"), arguments, env, self.clock)
 
     def compile_package(self, blob_id: Any, sha1: Any, name: Any, version: Any, deps: Any) -> dict[str, Any]:
         source = BlobRef.from_json(
@@ -227,14 +219,6 @@ def _job(template: Any) -> tuple[str, str]:
     if not (isinstance(name, str) and isinstance(version, str)):
         raise AgentActionError("Applying: job templates must be maps with name and version")
     return packages.component(name, "job"), packages.component(version, "job version")
-
-
-def _drain_wait(job: str, code: int, output: str) -> int:
-    """The seconds a drain script asked for: the integer on its last line of output."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    if code or not lines or not lines[-1].lstrip("-").isdigit():
-        raise AgentActionError(f"Draining job {job}: the drain script exited {code} and printed {output[-200:]!r}")
-    return int(lines[-1])  # negative: a dynamic drain, the caller asks again with "status"
 
 
 def _exception(message: str) -> dict[str, Any]:

@@ -4,8 +4,8 @@ Every guest path goes through ``guestfs`` (symlinks resolved inside the root,
 the host's read-only directories refused), so nothing an archive or a job
 writes can reach a host file outside the VM's guest root. Programs run as root
 in the VM's bubblewrap sandbox, as the agent runs packaging and job scripts;
-their output goes to a log file in the guest, whose tail is returned because
-the agent quotes it when a script fails. Where the sandbox cannot run, actions
+their stdout and stderr go to log files in the guest, as the agent's do, and the
+last 10 KiB of each is returned because the agent quotes them when a command fails. Where the sandbox cannot run, actions
 that need a program fail with the sandbox's reason: never unconfined.
 """
 
@@ -16,7 +16,7 @@ import os
 import shlex
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,16 +25,43 @@ from toolkit import strictjson
 from toolkit.errors import AgentActionError
 from toolkit.sim import guestfs, sandbox
 
-LOG_DIR = "/var/vcap/data/sys/log/agent"
-TAIL_BYTES = 2000
+LOGS = "/var/vcap/sys/log"  # the agent's LogsDir (/var/vcap/sys links to /var/vcap/data/sys)
+TRUNCATE_BYTES = 10 * 1024  # how much of a failed command's output the agent quotes
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """The last ``TRUNCATE_BYTES`` of a program's stdout or stderr, and how long it was."""
+
+    tail: bytes
+    size: int
+
+    @property
+    def text(self) -> str:
+        return self.tail.decode("utf-8", "replace")
+
+    @property
+    def truncated(self) -> bool:
+        return self.size >= TRUNCATE_BYTES
+
+    def quoted(self) -> str:
+        """The output as the agent's file-logging runner quotes it (see ``_trim``)."""
+        return _trim(self.tail).decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A guest script's exit status and the last ``TAIL_BYTES`` of its output."""
+    """A guest program's exit status and the ends of its stdout and stderr."""
 
     code: int
-    tail: str
+    stdout: Output
+    stderr: Output
+
+    def failure(self) -> str:
+        """The agent's message for a command that failed (its file-logging runner's error)."""
+        out = "Truncated stdout" if self.stdout.truncated else "Stdout"
+        err = "Truncated stderr" if self.stderr.truncated else "Stderr"
+        return f"Command exited with {self.code}; {out}: {self.stdout.quoted()}, {err}: {self.stderr.quoted()}"
 
 
 class GuestFs:
@@ -42,6 +69,13 @@ class GuestFs:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def prepare(self) -> None:
+        """What the agent sets up at boot for jobs' logs: ``/var/vcap/sys`` linking to ``/var/vcap/data/sys``."""
+        self.host("/var/vcap/data/sys/log").mkdir(parents=True, exist_ok=True)
+        sys_dir = self.host("/var/vcap/sys", follow_last=False)
+        if not (sys_dir.is_symlink() or sys_dir.exists()):  # a guest that made its own is left as it is
+            self.link("/var/vcap/sys", "/var/vcap/data/sys")
 
     def host(self, guest_path: str, *, follow_last: bool = True) -> Path:
         return guestfs.resolve_writable(self.root, guest_path, follow_last=follow_last)
@@ -86,24 +120,37 @@ class GuestFs:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(line.rstrip("\n") + "\n")
 
-    def run(self, script: str, env: Mapping[str, str], *, timeout: float) -> Outcome:
-        """Run ``script`` with bash as root in the VM's sandbox; its output is kept for the tail."""
+    def run(self, argv: Sequence[str], env: Mapping[str, str], *, timeout: float, cwd: str = "/",
+            logs: str, name: str, append: bool = False) -> Outcome:
+        """Run ``argv`` as root in the VM's sandbox, its output in ``<logs>/<name>.stdout.log`` and ``.stderr.log``."""
         reason = sandbox.unavailable()
         if reason is not None:
             raise AgentActionError(f"guest programs cannot run on this simulator host: {reason}")
-        log = f"{LOG_DIR}/{uuid.uuid4().hex}.log"
-        self.host(LOG_DIR).mkdir(parents=True, exist_ok=True)
-        wrapped = f"exec >{shlex.quote(log)} 2>&1\n{script}"
+        out, err = f"{logs}/{name}.stdout.log", f"{logs}/{name}.stderr.log"
+        self.host(logs).mkdir(parents=True, exist_ok=True)
+        into = ">>" if append else ">"
+        wrapped = f"exec {into}{shlex.quote(out)} 2{into}{shlex.quote(err)}\ncd {shlex.quote(cwd)} || exit 1\n" \
+                  f"exec {shlex.join(argv)}"
         full_env = {"PATH": sandbox.GUEST_PATH, "HOME": "/root", "USER": "root", **env}
         pid = sandbox.start(self.root, ["/bin/bash", "-c", wrapped], full_env, detached=False)
-        code = sandbox.wait_or_kill(pid, timeout, ["/bin/bash", "-c", script])
-        return Outcome(code, self._take_tail(log))
+        code = sandbox.wait_or_kill(pid, timeout, list(argv))
+        return Outcome(code, self._output(out), self._output(err))
 
-    def _take_tail(self, guest_log: str) -> str:
-        path = self.host(guest_log)
+    def _output(self, guest_log: str) -> Output:
         try:
-            data = path.read_bytes()[-TAIL_BYTES:]
+            with open(self.host(guest_log), "rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, size - TRUNCATE_BYTES))
+                return Output(handle.read(), size)
         except OSError:
-            return ""
-        path.unlink(missing_ok=True)
-        return data.decode("utf-8", "replace")
+            return Output(b"", 0)
+
+
+def _trim(data: bytes) -> bytes:
+    """Drop up to the first line break if that loses at most a quarter of the limit, else any
+    partial UTF-8 character. The agent trims even output it did not truncate, so a short
+    output's first line is lost when more lines follow: reproduced, as callers see that."""
+    newline = data.find(b"\n")
+    if 0 <= newline <= TRUNCATE_BYTES // 4:
+        return data[newline + 1:].removeprefix(b"\r")
+    return data.lstrip(bytes(range(0x80, 0xC0)))

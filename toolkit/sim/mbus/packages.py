@@ -5,8 +5,9 @@ Follows the bosh-agent's layout: a package version lives in
 linked to it; a rendered job in ``/var/vcap/data/jobs/<name>/<version>`` with
 ``/var/vcap/jobs/<name>``. ``compile_package`` unpacks the source blob into
 ``/var/vcap/data/compile/<name>``, installs the compiled dependencies it was
-given, runs ``bash -x packaging`` there as root with the BOSH_* variables, and
-stores the tarred install target as a new blob. Archives come from the caller
+given, runs ``bash -x packaging`` there as root with the BOSH_* variables (its
+output in ``/var/vcap/sys/log/compilation``), and stores the tarred install
+target as a new blob. Archives come from the caller
 (the bosh CLI), so they are extracted with tarfile's ``data`` filter into
 directories this module resolved inside the guest root.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 from toolkit.errors import AgentActionError
 from toolkit.sim.mbus.blobs import BlobStore
-from toolkit.sim.mbus.guest import GuestFs
+from toolkit.sim.mbus.guest import LOGS, GuestFs
 
 DATA = "/var/vcap/data"
 COMPILE_TIMEOUT_SECONDS = 3600.0
@@ -60,14 +61,29 @@ def component(value: str, what: str) -> str:
 
 
 def compile_package(guest: GuestFs, blobs: BlobStore, source: BlobRef, deps: Mapping[str, BlobRef]) -> dict[str, Any]:
-    """The agent's compile_package: ``{"result": {"blobstore_id", "sha1"}}`` of the compiled archive."""
+    """The agent's compile_package: ``{"result": {"blobstore_id", "sha1"}}`` of the compiled archive.
+
+    As the agent does, it starts and ends with no package installed, and removes
+    the unpacked sources whatever happens.
+    """
+    remove_packages(guest)
     for dep in deps.values():
         install_package(guest, blobs, dep)
     compile_dir = f"{DATA}/compile/{source.name}"
     unpack(blobs.fetch(source.blobstore_id, source.sha1), guest.fresh_dir(compile_dir))
-    target = _package_dir(source)
-    guest.fresh_dir(target)
-    guest.link(f"/var/vcap/packages/{source.name}", target)
+    try:
+        target = _package_dir(source)
+        guest.fresh_dir(target)
+        guest.link(f"/var/vcap/packages/{source.name}", target)
+        _run_packaging(guest, source, compile_dir)
+        blob_id, sha1 = _store_tree(guest, blobs, guest.host(target))
+    finally:
+        shutil.rmtree(guest.host(compile_dir), ignore_errors=True)
+    remove_packages(guest)
+    return {"result": {"blobstore_id": blob_id, "sha1": sha1}}
+
+
+def _run_packaging(guest: GuestFs, source: BlobRef, compile_dir: str) -> None:
     env = {
         "BOSH_COMPILE_TARGET": compile_dir,
         "BOSH_INSTALL_TARGET": f"/var/vcap/packages/{source.name}",
@@ -75,14 +91,18 @@ def compile_package(guest: GuestFs, blobs: BlobStore, source: BlobRef, deps: Map
         "BOSH_PACKAGE_VERSION": source.version,
         "BOSH_PACKAGES_DIR": "/var/vcap/packages",
     }
-    outcome = guest.run(f"cd {compile_dir} && bash -x packaging", env, timeout=COMPILE_TIMEOUT_SECONDS)
+    logs = f"{LOGS}/compilation"
+    guest.fresh_dir(logs)  # the agent clears the previous compilation's logs
+    outcome = guest.run(["bash", "-x", "packaging"], env, timeout=COMPILE_TIMEOUT_SECONDS, cwd=compile_dir,
+                        logs=logs, name="packaging")
     if outcome.code:
-        raise AgentActionError(
-            f"Compiling package {source.name}: Running packaging script: "
-            f"Command exited with {outcome.code}; Truncated output: {outcome.tail}"
-        )
-    blob_id, sha1 = _store_tree(guest, blobs, guest.host(target))
-    return {"result": {"blobstore_id": blob_id, "sha1": sha1}}
+        raise AgentActionError(f"Compiling package {source.name}: Running packaging script: {outcome.failure()}")
+
+
+def remove_packages(guest: GuestFs) -> None:
+    """Uninstall every package (the agent's ``KeepOnly`` of none)."""
+    for directory in (f"{DATA}/packages", "/var/vcap/packages"):
+        shutil.rmtree(guest.host(directory, follow_last=False), ignore_errors=True)
 
 
 def install_package(guest: GuestFs, blobs: BlobStore, ref: BlobRef) -> None:

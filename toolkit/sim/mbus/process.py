@@ -49,7 +49,9 @@ class AgentProcess:
             if not self._wait_for_boot():
                 return 0
             blobs = BlobStore(self.guest.host(blobstore_path(settings)))
-            server = AgentServer(listener, SimAgent(self.guest, blobs, settings, self.facts), self.log)
+            self.guest.prepare()
+            actions = SimAgent(self.guest, blobs, settings, self.facts, self.clock)
+            server = AgentServer(listener, actions, self.log)
         except (ToolkitError, OSError) as exc:
             self.log(f"agent not started: {exc}")
             return 1
