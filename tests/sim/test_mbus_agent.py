@@ -108,8 +108,9 @@ def test_ping_and_state_need_the_mbus_password(vm: Vm) -> None:
     assert vm.agent.ping() == "pong"
     state = vm.agent.get_state()
     assert state["agent_id"] == "agent-1" and state["job_state"] == "running"
-    assert state["networks"]["default"]["ip"].startswith("192.168.80.")  # dynamic: the DHCP lease
-    assert state["packages"] == {} and state["resource_pool"] == {}  # present before any apply
+    # Before any apply, as the agent: empty maps, no processes, no protocol field.
+    assert state["networks"] == {} and state["packages"] == {} and state["resource_pool"] == {}
+    assert "processes" not in state and "bosh_protocol" not in state
     assert vm.agent.send("sync_dns", ["blob", "sha1", 1]) == "synced"  # synchronous, as in the agent
     assert vm.agent.send("delete_arp_entries", [{"ips": ["10.0.0.9"]}]) == {}
     wrong = Mbus(vm.mbus.host, vm.mbus.port, "mbus", "not-the-password", CERT.ca)
@@ -257,9 +258,23 @@ def apply_jobs(vm: Vm, files: dict[str, bytes], templates: list[str]) -> None:
     DavBlobstore(vm.mbus).put(blob_id, rendered)
     vm.agent.apply({
         "deployment": "d", "job": {"name": "g", "templates": [{"name": t, "version": "1"} for t in templates]},
-        "packages": {}, "networks": {}, "persistent_disk": 1024,
+        "packages": {}, "networks": {}, "persistent_disk": 1024, "configuration_hash": "h1",
         "rendered_templates_archive": {"blobstore_id": blob_id, "sha1": hashlib.sha1(rendered).hexdigest()},
     })
+
+
+def test_apply_resolves_dynamic_networks_and_installs_only_with_a_configuration_hash(vm: Vm) -> None:
+    networks = {"default": {"type": "dynamic", "default": ["dns", "gateway"]}, "other": {"type": "manual", "ip": "10.0.0.5"}}
+    spec = {"deployment": "d", "name": "web", "id": "uuid-1", "az": "z1", "networks": networks,
+            "packages": {"p": {"name": "p", "version": "1", "sha1": "0" * 40, "blobstore_id": "missing"}}}
+    vm.agent.apply(spec)  # no configuration_hash: stored, nothing installed (the missing blob is never read)
+    state = vm.agent.get_state()
+    assert state["networks"]["default"]["ip"].startswith("192.168.80.") and state["networks"]["other"]["ip"] == "10.0.0.5"
+    assert state["name"] == "web" and not vm.guest("/var/vcap/packages").exists()
+    assert [vm.guest(f"/var/vcap/instance/{f}").read_text() for f in ("id", "az", "name", "deployment")] == \
+        ["uuid-1", "z1", "web", "d"]
+    with pytest.raises(AgentError, match="blob 'missing' not found"):
+        vm.agent.apply({**spec, "configuration_hash": "h1"})
 
 
 @pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")

@@ -37,8 +37,10 @@ HINTS = "/var/vcap/bosh/persistent_disk_hints.json"
 MOUNTS = "/var/vcap/bosh/mounted_disks.json"
 UPDATED_SETTINGS = "/var/vcap/bosh/update_settings.json"
 STORE = "/var/vcap/store"
+INSTANCE = "/var/vcap/instance"  # id, az, name and deployment of the applied spec, for jobs to read
 SYNCHRONOUS = frozenset({"ping", "get_task", "get_state", "list_disk", "start", "sync_dns", "delete_arp_entries"})
-SPEC_KEYS = ("deployment", "job", "index", "id", "az", "packages", "configuration_hash", "rendered_templates_archive")
+SPEC_KEYS = ("deployment", "name", "job", "index", "id", "az", "networks", "resource_pool", "packages",
+             "persistent_disk", "configuration_hash", "rendered_templates_archive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,22 +101,22 @@ class SimAgent:
             return _exception(str(exc))
 
     def get_state(self, *_filters: Any) -> dict[str, Any]:
+        """The applied spec with the agent's own fields (no ``processes``: nothing runs under monit)."""
         state = {key: self.spec[key] for key in SPEC_KEYS if key in self.spec}
         return {
             "packages": {},
             "resource_pool": {},
+            "networks": {},
             **state,
             "agent_id": self.settings.get("agent_id"),
-            "bosh_protocol": "1",
             "job_state": self.job_state,
-            "processes": [],
             "vm": self.settings.get("vm"),
-            "networks": self._networks(),
         }
 
-    def _networks(self) -> dict[str, Any]:
-        """The applied networks (else the settings'), dynamic ones with the address DHCP gave."""
-        networks = self.spec.get("networks") or self.settings.get("networks") or {}
+    def _with_dhcp_addresses(self, networks: Any) -> dict[str, Any]:
+        """``networks`` with each dynamic one given the address DHCP leased (the agent's PopulateDHCPNetworks)."""
+        if not isinstance(networks, Mapping):
+            return {}
         address = self.facts().address
         return {
             name: {**net, "ip": address} if isinstance(net, Mapping) and net.get("type") == "dynamic" else net
@@ -135,17 +137,26 @@ class SimAgent:
         return "stopped"
 
     def apply(self, spec: Any) -> str:
+        """Store ``spec``; with a configuration hash, install its packages and jobs first (as the agent)."""
         if not isinstance(spec, Mapping):
             raise AgentActionError("Applying: the apply spec is not a map")
+        resolved = {**spec, "networks": self._with_dhcp_addresses(spec.get("networks"))}
+        if spec.get("configuration_hash"):
+            self._install(spec)
+        self.spec = resolved
+        self.guest.write_json(SPEC, self.spec)
+        for field in ("id", "az", "name", "deployment"):
+            value = spec.get(field)
+            self.guest.write_text(f"{INSTANCE}/{field}", value if isinstance(value, str) else "")
+        return "applied"
+
+    def _install(self, spec: Mapping[str, Any]) -> None:
         packages.remove_packages(self.guest)  # the agent keeps only the spec's packages
         for name, ref in (spec.get("packages") or {}).items():
             packages.install_package(self.guest, self.blobs, BlobRef.from_json(ref, f"package {name}"))
         jobs = _jobs(spec)
         if jobs:
             packages.install_jobs(self.guest, self.blobs, spec.get("rendered_templates_archive") or {}, jobs)
-        self.spec = dict(spec)
-        self.guest.write_json(SPEC, self.spec)
-        return "applied"
 
     def run_script(self, name: Any, options: Any) -> dict[str, Any]:
         """Run ``bin/<name>`` of every applied job that has one (``scripts.py``)."""

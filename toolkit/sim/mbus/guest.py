@@ -108,10 +108,14 @@ class GuestFs:
             raise AgentActionError(f"{guest_path} is not valid JSON: {exc}") from exc
 
     def write_json(self, guest_path: str, value: Any) -> None:
+        self.write_text(guest_path, json.dumps(value, sort_keys=True))
+
+    def write_text(self, guest_path: str, text: str) -> None:
+        """Replace the file at ``guest_path`` whole (never seen half-written)."""
         path = self.host(guest_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        temp.write_text(json.dumps(value, sort_keys=True), encoding="utf-8")
+        temp.write_text(text, encoding="utf-8")
         os.replace(temp, path)
 
     def append_log(self, guest_path: str, line: str) -> None:
