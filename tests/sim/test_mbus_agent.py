@@ -182,8 +182,10 @@ def test_blob_ids_cannot_name_files_outside_the_store(vm: Vm) -> None:
 
 
 def test_mount_disk_needs_a_known_hint_that_names_an_attached_disk(vm: Vm) -> None:
-    with pytest.raises(AgentError, match="Persistent disk with volume id 'disk-1' could not be found"):
+    with pytest.raises(AgentError, match="Reading persistent disk settings: Persistent disk with volume id 'disk-1' could not be found"):
         vm.agent.mount_disk("disk-1")
+    with pytest.raises(AgentError, match=": Persistent disk with volume id 'disk-1' could not be found$"):
+        vm.agent.unmount_disk("disk-1")
     vm.agent.add_persistent_disk("disk-1", "2")
     with pytest.raises(AgentError, match="Timed out getting real device path for '2'"):
         vm.agent.mount_disk("disk-1")  # the agent sees no disk at SCSI unit 2

@@ -187,7 +187,10 @@ class SimAgent:
         return {}
 
     def mount_disk(self, cid: Any) -> dict[str, Any]:
-        hint = self._hint(str(cid))
+        try:
+            hint = self._hint(str(cid))
+        except AgentActionError as exc:
+            raise AgentActionError(f"Reading persistent disk settings: {exc}") from exc
         unit = hint if isinstance(hint, str) else hint.get("volume_id") if isinstance(hint, Mapping) else None
         if unit is not None and str(unit) not in self.facts().attached_units:
             raise AgentActionError(
@@ -207,6 +210,7 @@ class SimAgent:
         return hint
 
     def unmount_disk(self, cid: Any) -> dict[str, str]:
+        self._hint(str(cid))  # a disk the agent never heard of is an error, not "not mounted"
         if str(cid) not in self.mounted:
             return {"message": f"Partition of {cid} is not mounted"}
         self.mounted.remove(str(cid))
