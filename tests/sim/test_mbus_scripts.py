@@ -41,6 +41,7 @@ def test_update_drain_on_a_fresh_agent_is_job_new_hash_new() -> None:
     ("update", [], "Drain update requires new spec"),
     ("restart", [], "unknown drain type 'restart'"),
     ("shutdown", ["not a spec"], "new apply spec is not a map"),
+    ("update", [{"packages": {"ruby": "not a map"}}], "package 'ruby' of the new apply spec is not a map"),
 ])
 def test_drain_refuses(drain_type: str, new_specs: list[object], message: str) -> None:
     with pytest.raises(AgentActionError, match=message):

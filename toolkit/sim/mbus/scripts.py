@@ -140,7 +140,9 @@ def _updated_packages(current: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     old = current.get("packages") or {}
     names = []
     for key, package in (new.get("packages") or {}).items():
-        name = package.get("name", key) if isinstance(package, Mapping) else key
+        if not isinstance(package, Mapping):  # the agent cannot decode such a spec at all
+            raise AgentActionError(f"Drain: package {key!r} of the new apply spec is not a map")
+        name = package.get("name", key)
         before = old.get(name)
         if not isinstance(before, Mapping) or before.get("sha1") != package.get("sha1"):
             names.append(str(name))
