@@ -5,8 +5,9 @@ the host's read-only directories refused), so nothing an archive or a job
 writes can reach a host file outside the VM's guest root. Programs run as root
 in the VM's bubblewrap sandbox, as the agent runs packaging and job scripts;
 their stdout and stderr go to log files in the guest, as the agent's do, and the
-last 10 KiB of each is returned because the agent quotes them when a command fails. Where the sandbox cannot run, actions
-that need a program fail with the sandbox's reason: never unconfined.
+last 10 KiB of each is returned because the agent quotes them when a command
+fails. Where the sandbox cannot run, actions that need a program fail with the
+sandbox's reason: never unconfined.
 """
 
 from __future__ import annotations
