@@ -27,7 +27,7 @@ install: $(STAMP)
 
 ## make demo: the main job, end to end, on the built-in simulator
 demo: $(STAMP)
-	$(BIN)/python -m toolkit.cli.demo
+	$(BIN)/python -m vmtk_cli.demo
 
 ## make test: the whole suite, in parallel
 test: $(STAMP)

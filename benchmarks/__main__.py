@@ -35,9 +35,7 @@ def options(argv: list[str]) -> argparse.Namespace:
         default=0.4,
         help="factor on every host cost (default 0.4)",
     )
-    parser.add_argument(
-        "--runs", type=int, default=3, help="runs per figure (default 3)"
-    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
     parser.add_argument(
         "--spawns",
         type=int,
@@ -58,20 +56,17 @@ def main(argv: list[str] | None = None) -> int:
     with overssh.remote(work / "sshd") as remote:
         if remote.missing:
             say(f"  SSH: {remote.missing}")
-        life = lifecycle.measure(
-            work / "lifecycle", costs, image, args.runs, say, remote
-        )
+        life = lifecycle.measure(work / "lifecycle", costs, image, args.runs, say, remote)
     say("3. process overhead")
     spent = overhead.measure(Workspace.create(work / "overhead", costs), args.spawns)
     say("4. concurrent create_vm")
     levels = scaling.measure(Workspace.create(work / "scaling", costs), args.runs)
     say("5. primitives")
     prims = primitives.measure(CACHE, work / "primitives", args.runs)
-    command = "make bench  # " + shlex.join(
-        ["python", "-m", "benchmarks", *(argv or sys.argv[1:])]
+    command = "make bench  # " + shlex.join(["python", "-m", "benchmarks", *(argv or sys.argv[1:])])
+    results = Results(
+        command, machine.describe(), costs, args.runs, life, spent, levels, prims, time.perf_counter() - started
     )
-    results = Results(command, machine.describe(), costs, args.runs, life, spent, levels, prims,
-                      time.perf_counter() - started)  # fmt: skip
     text = render(results)
     args.output.write_text(text)
     print(text)

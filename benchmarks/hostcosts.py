@@ -18,9 +18,7 @@ from dataclasses import dataclass
 class HostCosts:
     """Seconds per program run (and the guest's boot time), before scaling."""
 
-    vmrun: float = (
-        0.3  # any vmrun verb not listed below: list, checkToolsState, deleteVM...
-    )
+    vmrun: float = 0.3  # any vmrun verb not listed below: list, checkToolsState, deleteVM...
     start: float = 2.0
     stop: float = 1.5
     clone: float = 1.0
@@ -31,17 +29,18 @@ class HostCosts:
     factor: float = 1.0
 
     def scaled(self, factor: float) -> HostCosts:
-        fields = {
-            f.name: getattr(self, f.name) * factor
-            for f in dataclasses.fields(self)
-            if f.name != "factor"
-        }
+        fields = {f.name: getattr(self, f.name) * factor for f in dataclasses.fields(self) if f.name != "factor"}
         return HostCosts(**fields, factor=self.factor * factor)
 
     def latency(self) -> dict[str, float]:
         """``sim.json`` latency per verb; ovftool's one knob is set per call by the replay."""
-        return {"default": self.vmrun, "start": self.start, "stop": self.stop, "clone": self.clone,
-                "ovftool": self.ovftool_version}  # fmt: skip
+        return {
+            "default": self.vmrun,
+            "start": self.start,
+            "stop": self.stop,
+            "clone": self.clone,
+            "ovftool": self.ovftool_version,
+        }
 
     def sim_knobs(self) -> dict[str, object]:
         return {"boot_delay": self.boot, "latency": self.latency()}
@@ -49,8 +48,11 @@ class HostCosts:
     def table(self) -> list[tuple[str, str]]:
         """(what, seconds) rows for the report, unscaled and as used."""
         unit = self.factor or 1.0
-        return [(f.name, f"{getattr(self, f.name) / unit:g} s -> {getattr(self, f.name):g} s")
-                for f in dataclasses.fields(self) if f.name != "factor"]  # fmt: skip
+        return [
+            (f.name, f"{getattr(self, f.name) / unit:g} s -> {getattr(self, f.name):g} s")
+            for f in dataclasses.fields(self)
+            if f.name != "factor"
+        ]
 
 
 REAL_HOST = HostCosts()

@@ -35,24 +35,17 @@ class LifecycleResult:
 
     @property
     def ratios(self) -> list[float]:
-        return [_wall(n) / _wall(o) for o, n in zip(self.ours, self.naive)]
+        return [_wall(n) / _wall(o) for o, n in zip(self.ours, self.naive, strict=True)]
 
     @property
     def ssh_ratios(self) -> list[float]:
-        return [_wall(s) / _wall(o) for o, s in zip(self.ours, self.over_ssh)]
+        return [_wall(s) / _wall(o) for o, s in zip(self.ours, self.over_ssh, strict=True)]
 
     def median_wall(self, side: str) -> float:
         return median([_wall(steps) for steps in getattr(self, side)])
 
     def median_call(self, side: str, method: str) -> float:
-        return median(
-            [
-                s.seconds
-                for steps in getattr(self, side)
-                for s in steps
-                if s.method == method
-            ]
-        )
+        return median([s.seconds for steps in getattr(self, side) for s in steps if s.method == method])
 
 
 def _wall(steps: list[Step]) -> float:
@@ -61,24 +54,24 @@ def _wall(steps: list[Step]) -> float:
 
 def run_ours(root: Path, costs: HostCosts, image: Path) -> list[Step]:
     space = Workspace.create(root, costs)
-    return create_env(
-        space.call, space.runs, image=str(image), make_template=space.make_template
-    )
+    return create_env(space.call, space.runs, image=str(image), make_template=space.make_template)
 
 
 def run_naive(root: Path, costs: HostCosts, image: Path) -> tuple[list[Step], set[str]]:
     space = Workspace.create(root, costs)
     naive = NaiveCpi(space, costs)
-    steps = create_env(
-        naive.call, naive.count, image=str(image), make_template=space.make_template
-    )
+    steps = create_env(naive.call, naive.count, image=str(image), make_template=space.make_template)
     return steps, naive.charged
 
 
 def measure(
-    root: Path, costs: HostCosts, image: Path, runs: int, say: Callable[[str], None],
+    root: Path,
+    costs: HostCosts,
+    image: Path,
+    runs: int,
+    say: Callable[[str], None],
     remote: Remote = NO_REMOTE,
-) -> LifecycleResult:  # fmt: skip
+) -> LifecycleResult:
     quick = run_ours(root / "quick", NO_COSTS, image)
     say(f"  quick guest: {sequence_total(quick)} runs")
     ours, naive, over_ssh, charged = [], [], [], set()
@@ -88,13 +81,11 @@ def measure(
         naive.append(steps)
         charged |= used
         if remote.server is not None:
-            over_ssh.append(
-                run_over_ssh(root / f"ssh-{index}", costs, image, remote.server)
-            )
-        say(f"  run {index + 1}/{runs}: ours {_wall(ours[-1]):.1f} s, reference pattern {_wall(steps):.1f} s"
-            + (f", ours over SSH {_wall(over_ssh[-1]):.1f} s" if over_ssh else ""))  # fmt: skip
+            over_ssh.append(run_over_ssh(root / f"ssh-{index}", costs, image, remote.server))
+        say(
+            f"  run {index + 1}/{runs}: ours {_wall(ours[-1]):.1f} s, reference pattern {_wall(steps):.1f} s"
+            + (f", ours over SSH {_wall(over_ssh[-1]):.1f} s" if over_ssh else "")
+        )
     if not ovftool_simulated():
         charged.add("ovftool-sim model absent")
-    return LifecycleResult(
-        quick, ours, naive, frozenset(charged), over_ssh, remote.missing
-    )
+    return LifecycleResult(quick, ours, naive, frozenset(charged), over_ssh, remote.missing)

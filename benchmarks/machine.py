@@ -20,5 +20,8 @@ def cpu_model() -> str:
 
 def describe() -> list[str]:
     uname = " ".join(platform.uname())
-    return [f"`uname -a`: {uname}", f"CPU: {cpu_model()}, {os.cpu_count()} cores",
-            f"Python: {sys.version.split()[0]} ({sys.executable})"]  # fmt: skip
+    return [
+        f"`uname -a`: {uname}",
+        f"CPU: {cpu_model()}, {os.cpu_count()} cores",
+        f"Python: {sys.version.split()[0]} ({sys.executable})",
+    ]

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from toolkit import vmdk
+from toolkit.formats import vmdk
 
 if TYPE_CHECKING:
     from benchmarks.reference import NaiveCpi
@@ -29,9 +29,7 @@ def makedisk(naive: NaiveCpi, target: str, size_mb: int) -> None:
     """``ovftool --sourceType=OVF --targetType=VMX --name=makedisk`` on a temp OVF, then copy its disk."""
     with tempfile.TemporaryDirectory(prefix="ovf-disk-generate") as tmp:
         ovf = os.path.join(tmp, "makedisk.ovf")
-        Path(ovf).write_text(
-            MAKEDISK_OVF.read_text().replace("@SIZE_MB@", str(size_mb))
-        )
+        Path(ovf).write_text(MAKEDISK_OVF.read_text().replace("@SIZE_MB@", str(size_mb)))
         argv = [
             "--sourceType=OVF",
             "--targetType=VMX",
@@ -57,8 +55,15 @@ def import_stemcell(naive: NaiveCpi, image: str) -> str:
     with tempfile.TemporaryDirectory(prefix="stemcell-") as tmp:
         with tarfile.open(image) as tar:
             tar.extractall(tmp, filter="data")
-        argv = ["--allowExtraConfig=true", "--targetType=VMX", f"--name=cs-{cid}", "--sourceType=OVF",
-                "--allowAllExtraConfig=true", os.path.join(tmp, "image.ovf"), vmx]  # fmt: skip
+        argv = [
+            "--allowExtraConfig=true",
+            "--targetType=VMX",
+            f"--name=cs-{cid}",
+            "--sourceType=OVF",
+            "--allowAllExtraConfig=true",
+            os.path.join(tmp, "image.ovf"),
+            vmx,
+        ]
         naive._ovftool(argv, naive.costs.ovftool_import)
     if not os.path.exists(vmx):
         naive.charged.add("import")

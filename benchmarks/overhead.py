@@ -24,9 +24,7 @@ class Overhead:
     floor: float
     info: float
     has_vm: float
-    imports: list[
-        tuple[str, float]
-    ]  # (module, cumulative seconds) of info, heaviest first
+    imports: list[tuple[str, float]]  # (module, cumulative seconds) of info, heaviest first
 
     @property
     def info_over_floor_ms(self) -> float:
@@ -34,27 +32,19 @@ class Overhead:
 
 
 def _request(method: str, *arguments: object) -> bytes:
-    return json.dumps(
-        {"method": method, "arguments": list(arguments), "context": {}}
-    ).encode()
+    return json.dumps({"method": method, "arguments": list(arguments), "context": {}}).encode()
 
 
 def _spawn(argv: list[str], stdin: bytes, space: Workspace) -> None:
-    subprocess.run(
-        argv, input=stdin, env=space.env(), capture_output=True, check=True, timeout=60
-    )
+    subprocess.run(argv, input=stdin, env=space.env(), capture_output=True, check=True, timeout=60)
 
 
 def measure(space: Workspace, runs: int) -> Overhead:
     cpi = [str(CPI), str(space.config)]
-    floor = median_seconds(
-        lambda: _spawn([sys.executable, "-c", "pass"], b"", space), runs
-    )
+    floor = median_seconds(lambda: _spawn([sys.executable, "-c", "pass"], b"", space), runs)
     info = median_seconds(lambda: _spawn(cpi, _request("info"), space), runs)
     has_vm = median_seconds(
-        lambda: _spawn(
-            cpi, _request("has_vm", "0badc0de-0000-4000-8000-000000000000"), space
-        ),
+        lambda: _spawn(cpi, _request("has_vm", "0badc0de-0000-4000-8000-000000000000"), space),
         runs,
     )
     return Overhead(floor, info, has_vm, heaviest_imports(space))

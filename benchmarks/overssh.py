@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.errors import NoSshServerError
 from benchmarks.hostcosts import HostCosts
 from benchmarks.sequence import Step, create_env
 from benchmarks.sshd import Sshd, start_sshd, stop_sshd
 from benchmarks.workspace import Workspace
-from toolkit.errors import NoSshServerError
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,4 @@ def remote(folder: Path) -> Iterator[Remote]:
 def run_over_ssh(root: Path, costs: HostCosts, image: Path, server: Sshd) -> list[Step]:
     """The create-env sequence with each step's ``runs`` = SSH connections accepted during the call."""
     space = Workspace.create(root, costs, tunnel=server.ssh_tunnel())
-    return create_env(
-        space.call, server.accepted, image=str(image), make_template=space.make_template
-    )
+    return create_env(space.call, server.accepted, image=str(image), make_template=space.make_template)

@@ -18,22 +18,33 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.timing import median_seconds
-from toolkit import vmdk
-from toolkit.iso import settings_iso
-from toolkit.streamvmdk import convert_stream_optimized, write_stream_optimized
-from toolkit.vmx import Vmx
+from toolkit.formats import vmdk
+from toolkit.formats.iso import settings_iso
+from toolkit.formats.streamvmdk import convert_stream_optimized, write_stream_optimized
+from toolkit.vmware.vmx import Vmx
 
 GIB = 1024**3
-LARGE_VMX = (
-    Path(__file__).resolve().parents[1] / "fixtures" / "vmx" / "large-500-lines.vmx"
-)
+LARGE_VMX = Path(__file__).resolve().parents[1] / "fixtures" / "vmx" / "large-500-lines.vmx"
 SETTINGS = {
-    "agent_id": "agent-bench", "vm": {"name": "vm-bench"}, "mbus": "https://mbus:secret@0.0.0.0:6868",
-    "ntp": ["0.pool.ntp.org"], "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/data"}},
-    "networks": {"default": {"type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
-                             "dns": ["8.8.8.8"], "default": ["dns", "gateway"], "mac": "00:50:56:3f:12:34"}},
-    "disks": {"system": "0", "ephemeral": "1", "persistent": {}}, "env": {"bosh": {"password": "$6$salted"}},
-}  # fmt: skip
+    "agent_id": "agent-bench",
+    "vm": {"name": "vm-bench"},
+    "mbus": "https://mbus:secret@0.0.0.0:6868",
+    "ntp": ["0.pool.ntp.org"],
+    "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/data"}},
+    "networks": {
+        "default": {
+            "type": "manual",
+            "ip": "10.0.0.5",
+            "netmask": "255.255.255.0",
+            "gateway": "10.0.0.1",
+            "dns": ["8.8.8.8"],
+            "default": ["dns", "gateway"],
+            "mac": "00:50:56:3f:12:34",
+        }
+    },
+    "disks": {"system": "0", "ephemeral": "1", "persistent": {}},
+    "env": {"bosh": {"password": "$6$salted"}},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +91,7 @@ class DiskContent:
         size = self._left if size < 0 else min(size, self._left)
         half = size // 2
         self._left -= size
-        return self._random.randbytes(half) + self._text[: size - half].ljust(
-            size - half, b"x"
-        )
+        return self._random.randbytes(half) + self._text[: size - half].ljust(size - half, b"x")
 
 
 def stream_input(cache: Path) -> Path:
@@ -119,13 +128,7 @@ def qemu_convert(source: Path, work: Path, runs: int) -> float | None:
         str(source),
         str(work / "qemu.vmdk"),
     ]
-    return (
-        GIB
-        / 1e6
-        / median_seconds(
-            lambda: subprocess.run(argv, check=True, capture_output=True), runs
-        )
-    )
+    return GIB / 1e6 / median_seconds(lambda: subprocess.run(argv, check=True, capture_output=True), runs)
 
 
 def measure(cache: Path, work: Path, runs: int) -> Primitives:
@@ -133,9 +136,14 @@ def measure(cache: Path, work: Path, runs: int) -> Primitives:
     sparse, host_bytes = sparse_disk(work, max(runs, 5))
     source = stream_input(cache)
     return Primitives(
-        sparse, host_bytes, median_seconds(lambda: settings_iso(SETTINGS), 20), median_seconds(vmx_edit, 50),
-        convert(source, work, runs), qemu_convert(source, work, runs), same_content(work),
-    )  # fmt: skip
+        sparse,
+        host_bytes,
+        median_seconds(lambda: settings_iso(SETTINGS), 20),
+        median_seconds(vmx_edit, 50),
+        convert(source, work, runs),
+        qemu_convert(source, work, runs),
+        same_content(work),
+    )
 
 
 def same_content(work: Path) -> bool | None:

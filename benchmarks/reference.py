@@ -20,9 +20,9 @@ from typing import Any
 
 from benchmarks.hostcosts import HostCosts
 from benchmarks.workspace import Workspace
-from toolkit.clock import Clock, SystemClock
 from toolkit.errors import CommandTimeout
-from toolkit.sim import SimHost
+from toolkit.host.clock import Clock, SystemClock
+from vmtk_sim import SimHost
 
 REFERENCE_RUNS: dict[str, int | None] = {
     "info": 3,
@@ -39,33 +39,27 @@ REFERENCE_RUNS: dict[str, int | None] = {
     "delete_stemcell": 6,
     "has_disk": 3,
     "calculate_vm_cloud_properties": 3,
-}  # fmt: skip  None: NotImplemented; has_disk/calculate_vm_cloud_properties panic after start-up
-POLL_SECONDS = (
-    1.0  # the reference's vmState and cleanShutdown poll interval, and its settle sleep
-)
+}  # None: NotImplemented; has_disk/calculate_vm_cloud_properties panic after start-up
+POLL_SECONDS = 1.0  # the reference's vmState and cleanShutdown poll interval, and its settle sleep
 SOFT_STOP_WAIT = 30.0  # vm_soft_shutdown_max_wait_seconds, job-spec default
 TIMEOUT = 600.0
 
 
 def ovftool_simulated() -> bool:
     """Whether ``ovftool-sim`` can really import (its model may not have landed)."""
-    return importlib.util.find_spec("toolkit.sim.ovftool_model") is not None
+    return importlib.util.find_spec("vmtk_sim.ovftool_model") is not None
 
 
 class NaiveCpi:
     """Answers CPI calls the way the reference does, one simulated program run at a time."""
 
-    def __init__(
-        self, space: Workspace, costs: HostCosts, *, clock: Clock | None = None
-    ) -> None:
+    def __init__(self, space: Workspace, costs: HostCosts, *, clock: Clock | None = None) -> None:
         self.space, self.costs = space, costs
         self.clock = clock or SystemClock()
         self.host = SimHost(space.sim_home, clock=self.clock)
         self.runner = self.host.runner()
         self.runs = 0
-        self.charged: set[str] = (
-            set()
-        )  # ovftool runs whose cost was slept here (no ovftool model)
+        self.charged: set[str] = set()  # ovftool runs whose cost was slept here (no ovftool model)
 
     def call(self, method: str, *args: Any) -> Any:
         if method != "set_disk_metadata":
@@ -143,9 +137,7 @@ class NaiveCpi:
             self._vmrun("stop", vmx, "hard")
             return
         elapsed = self.clock.monotonic() - started
-        self.clock.sleep(
-            math.ceil(elapsed / POLL_SECONDS) * POLL_SECONDS - elapsed
-        )  # seen at the next poll
+        self.clock.sleep(math.ceil(elapsed / POLL_SECONDS) * POLL_SECONDS - elapsed)  # seen at the next poll
 
     def _makedisk(self, target: str, size_mb: int) -> None:
         from benchmarks.naive_ovftool import makedisk

@@ -43,9 +43,7 @@ def _create_all(space: Workspace, stemcell: str, count: int) -> list[str]:
             )[0]
         )
 
-    with ThreadPoolExecutor(
-        max_workers=count
-    ) as pool:  # threads only wait on the CPI processes
+    with ThreadPoolExecutor(max_workers=count) as pool:  # threads only wait on the CPI processes
         return list(pool.map(create, range(count)))
 
 
@@ -62,13 +60,6 @@ def _timed_round(space: Workspace, stemcell: str, count: int) -> float:
     return took
 
 
-def measure(
-    space: Workspace, runs: int, levels: tuple[int, ...] = LEVELS
-) -> list[Level]:
+def measure(space: Workspace, runs: int, levels: tuple[int, ...] = LEVELS) -> list[Level]:
     stemcell = space.make_template()
-    return [
-        Level(
-            count, median([_timed_round(space, stemcell, count) for _ in range(runs)])
-        )
-        for count in levels
-    ]
+    return [Level(count, median([_timed_round(space, stemcell, count) for _ in range(runs)])) for count in levels]

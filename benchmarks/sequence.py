@@ -15,21 +15,44 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.errors import BenchmarkError
+from benchmarks.errors import BenchmarkError
 
 CREATE_ENV = (
-    "info", "create_stemcell", "create_vm", "set_vm_metadata", "create_disk", "attach_disk",
-    "set_disk_metadata", "has_vm", "detach_disk", "delete_vm", "delete_disk", "delete_stemcell",
-)  # fmt: skip
+    "info",
+    "create_stemcell",
+    "create_vm",
+    "set_vm_metadata",
+    "create_disk",
+    "attach_disk",
+    "set_disk_metadata",
+    "has_vm",
+    "detach_disk",
+    "delete_vm",
+    "delete_disk",
+    "delete_stemcell",
+)
 ZERO_RUN_CALLS = (
-    "info", "has_vm", "has_disk", "create_disk", "delete_disk", "set_vm_metadata", "set_disk_metadata",
+    "info",
+    "has_vm",
+    "has_disk",
+    "create_disk",
+    "delete_disk",
+    "set_vm_metadata",
+    "set_disk_metadata",
     "calculate_vm_cloud_properties",
-)  # fmt: skip
+)
 TOTAL_TARGET = 12
-NETWORKS = {"default": {
-    "type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
-    "dns": ["8.8.8.8"], "default": ["dns", "gateway"], "cloud_properties": {"name": "vmnet8"},
-}}  # fmt: skip
+NETWORKS = {
+    "default": {
+        "type": "manual",
+        "ip": "10.0.0.5",
+        "netmask": "255.255.255.0",
+        "gateway": "10.0.0.1",
+        "dns": ["8.8.8.8"],
+        "default": ["dns", "gateway"],
+        "cloud_properties": {"name": "vmnet8"},
+    }
+}
 VM_PROPERTIES = {"cpu": 2, "ram": 2048, "disk": 1024}
 ENV = {"bosh": {"password": "$6$salted", "group": "bench"}}
 STEMCELL_PROPERTIES = {
@@ -37,8 +60,14 @@ STEMCELL_PROPERTIES = {
     "version": "1.0",
     "disk": 1024,
 }
-VM_METADATA = {"director": "bosh-init", "deployment": "bosh", "instance_group": "director", "index": "0",
-               "job": "bosh", "name": "bosh/0"}  # fmt: skip
+VM_METADATA = {
+    "director": "bosh-init",
+    "deployment": "bosh",
+    "instance_group": "director",
+    "index": "0",
+    "job": "bosh",
+    "name": "bosh/0",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +96,7 @@ class Recorder:
             raise
         finally:
             seconds = time.perf_counter() - started
-            self.steps.append(
-                Step(method, self._count() - before, seconds, in_sequence, note)
-            )
+            self.steps.append(Step(method, self._count() - before, seconds, in_sequence, note))
 
 
 def create_env(
@@ -83,9 +110,7 @@ def create_env(
     rec = Recorder(call, count)
     rec("info")
     stemcell = _stemcell(rec, image, make_template)
-    vm = _vm_cid(
-        rec("create_vm", "agent-bench", stemcell, VM_PROPERTIES, NETWORKS, [], ENV)
-    )
+    vm = _vm_cid(rec("create_vm", "agent-bench", stemcell, VM_PROPERTIES, NETWORKS, [], ENV))
     rec("set_vm_metadata", vm, VM_METADATA)
     disk = rec("create_disk", 2048, {}, vm)
     rec("attach_disk", vm, disk)
@@ -112,15 +137,11 @@ def _stemcell(rec: Recorder, image: str, make_template: Callable[[], str]) -> st
     try:
         return str(rec("create_stemcell", image, STEMCELL_PROPERTIES))
     except BenchmarkError:
-        return (
-            make_template()
-        )  # the failed import stays recorded, with its error as the note
+        return make_template()  # the failed import stays recorded, with its error as the note
 
 
 def _vm_cid(result: Any) -> str:
-    return str(
-        result[0] if isinstance(result, list) else result
-    )  # API v2: [cid, networks]
+    return str(result[0] if isinstance(result, list) else result)  # API v2: [cid, networks]
 
 
 def runs_by_method(steps: list[Step]) -> dict[str, int]:

@@ -18,8 +18,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.clock import SystemClock, wait_until
-from toolkit.errors import NoSshServerError, WaitTimeout
+from benchmarks.errors import NoSshServerError
+from toolkit.errors import WaitTimeout
+from toolkit.host.clock import SystemClock, wait_until
 
 SSHD_PATHS = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
 LISTEN_TIMEOUT = 15.0
@@ -38,9 +39,13 @@ class Sshd:
     def ssh_tunnel(self, **extra: object) -> dict[str, object]:
         """The CPI's ``vmrun.ssh_tunnel`` settings for this server (host key pinned)."""
         settings: dict[str, object] = {
-            "host": self.host, "port": str(self.port), "username": self.username,
-            "private_key": self.private_key, "platform": "linux", "host_public_key": self.host_public_key,
-        }  # fmt: skip
+            "host": self.host,
+            "port": str(self.port),
+            "username": self.username,
+            "private_key": self.private_key,
+            "platform": "linux",
+            "host_public_key": self.host_public_key,
+        }
         settings.update(extra)
         return settings
 
@@ -58,18 +63,14 @@ def _free_port() -> int:
 
 
 def _keygen(path: Path, kind: str = "ed25519") -> None:
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)], check=True
-    )
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)], check=True)
 
 
 def sshd_binary() -> str:
     """The installed sshd, or ``NoSshServerError``."""
     binary = next((p for p in SSHD_PATHS if os.access(p, os.X_OK)), None)
     if binary is None or shutil.which("ssh-keygen") is None:
-        raise NoSshServerError(
-            "OpenSSH server not installed (apt-get install openssh-server)"
-        )
+        raise NoSshServerError("OpenSSH server not installed (apt-get install openssh-server)")
     return binary
 
 
@@ -98,9 +99,7 @@ def start_sshd(folder: Path, *, log: Path | None = None) -> Sshd:
     config = _config(folder, port, verbose=log is not None)
     os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation directory
     output = ["-E", str(log)] if log is not None else ["-e"]
-    process = subprocess.Popen(
-        [binary, "-D", *output, "-f", str(config)], stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen([binary, "-D", *output, "-f", str(config)], stderr=subprocess.DEVNULL)
     _wait_for_port(port, process)
     host_key = " ".join((folder / "host_key.pub").read_text().split()[:2])
     user_key = (folder / "user_key").read_text()
@@ -112,15 +111,12 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
 
     def listening() -> bool:
         if process.poll() is not None:
-            raise NoSshServerError(
-                f"sshd exited with {process.returncode} (cannot run an SSH server here)"
-            )
+            raise NoSshServerError(f"sshd exited with {process.returncode} (cannot run an SSH server here)")
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", port)) == 0
 
     try:
-        wait_until(listening, what=f"sshd on port {port}", timeout=LISTEN_TIMEOUT, clock=SystemClock(),
-                   interval=0.05)  # fmt: skip
+        wait_until(listening, what=f"sshd on port {port}", timeout=LISTEN_TIMEOUT, clock=SystemClock(), interval=0.05)
     except WaitTimeout as exc:
         process.kill()
         raise NoSshServerError("sshd did not start listening") from exc

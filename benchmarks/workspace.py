@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.errors import BenchmarkError
 from benchmarks.hostcosts import HostCosts
-from toolkit import cpiprocess
-from toolkit.errors import BenchmarkError
-from toolkit.sim import SimHost
-from toolkit.vmx import Vmx
+from toolkit.vmware.vmx import Vmx
+from vmtk_harness import cpiprocess
+from vmtk_sim import SimHost
 
 BIN = Path(sys.executable).parent
 CPI = BIN / "bosh-vmrun-cpi"
@@ -35,20 +35,31 @@ REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "reference"
 MBUS = "https://mbus:bench-mbus-password@0.0.0.0:6868"
 CALL_TIMEOUT = 900.0
 # What the stemcell builder leaves in the template: an empty SATA CD-ROM, off at power-on.
-TEMPLATE_CDROM = {"sata0.present": "TRUE", "sata0:0.present": "TRUE", "sata0:0.deviceType": "atapi-cdrom",
-                  "sata0:0.fileName": "auto detect", "sata0:0.startConnected": "FALSE"}  # fmt: skip
+TEMPLATE_CDROM = {
+    "sata0.present": "TRUE",
+    "sata0:0.present": "TRUE",
+    "sata0:0.deviceType": "atapi-cdrom",
+    "sata0:0.fileName": "auto detect",
+    "sata0:0.startConnected": "FALSE",
+}
 
 
-def cpi_config(
-    store: Path, vmrun_bin: str, tunnel: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def cpi_config(store: Path, vmrun_bin: str, tunnel: dict[str, Any] | None = None) -> dict[str, Any]:
     """The CPI config the job template renders: job-spec defaults, no ovftool (pure-Python import)."""
-    return {"cloud": {"properties": {
-        "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"]},
-        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": vmrun_bin,
-                  "vm_start_max_wait_seconds": 600, "vm_soft_shutdown_max_wait_seconds": 30,
-                  **({"ssh_tunnel": tunnel} if tunnel else {})},
-    }}}  # fmt: skip
+    return {
+        "cloud": {
+            "properties": {
+                "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"]},
+                "vmrun": {
+                    "vm_store_path": str(store),
+                    "vmrun_bin_path": vmrun_bin,
+                    "vm_start_max_wait_seconds": 600,
+                    "vm_soft_shutdown_max_wait_seconds": 30,
+                    **({"ssh_tunnel": tunnel} if tunnel else {}),
+                },
+            }
+        }
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +71,8 @@ class Workspace:
     remote: bool = False  # the CPI reaches vmrun over SSH
 
     @classmethod
-    def create(
-        cls, root: Path, costs: HostCosts, tunnel: dict[str, Any] | None = None
-    ) -> Workspace:
-        space = cls(root, sim_home=root / "sim", store=root / "store", config=root / "cpi.json",
-                    remote=bool(tunnel))  # fmt: skip
+    def create(cls, root: Path, costs: HostCosts, tunnel: dict[str, Any] | None = None) -> Workspace:
+        space = cls(root, sim_home=root / "sim", store=root / "store", config=root / "cpi.json", remote=bool(tunnel))
         space.store.mkdir(parents=True, exist_ok=True)
         vmrun = space.vmrun_wrapper() if tunnel else VMRUN_SIM
         space.config.write_text(json.dumps(cpi_config(space.store, str(vmrun), tunnel)))
@@ -98,19 +106,25 @@ class Workspace:
 
     def call(self, method: str, *arguments: Any) -> Any:
         """One CPI request through the executable; its result, or ``BenchmarkError``."""
-        body = cpiprocess.request(method, arguments, {"director_uuid": "bench", "request_id": f"cpi-{uuid.uuid4().hex[:6]}"})
+        body = cpiprocess.request(
+            method, arguments, {"director_uuid": "bench", "request_id": f"cpi-{uuid.uuid4().hex[:6]}"}
+        )
         # Not through cpiprocess.run: each call needs its workspace's environment (the sim home,
         # or none with SSH), which a LocalRunner cannot pass, and calls run from threads at once.
-        done = subprocess.run([str(CPI), str(self.config)], input=body, env=self.env(),
-                              capture_output=True, timeout=CALL_TIMEOUT, check=False)  # fmt: skip
+        done = subprocess.run(
+            [str(CPI), str(self.config)],
+            input=body,
+            env=self.env(),
+            capture_output=True,
+            timeout=CALL_TIMEOUT,
+            check=False,
+        )
         return response_result(method, done.stdout, done.stderr)
 
     def make_template(self, cid: str | None = None) -> str:
         """A template VM as create_stemcell leaves it, made directly; its CID."""
         cid = cid or str(uuid.uuid4())
-        path = Path(
-            self.host().make_vm(str(self.store / f"cs-{cid}" / f"cs-{cid}.vmx"))
-        )
+        path = Path(self.host().make_vm(str(self.store / f"cs-{cid}" / f"cs-{cid}.vmx")))
         vmx = Vmx.parse(path.read_bytes())
         for key, value in TEMPLATE_CDROM.items():
             vmx.set(key, value)
@@ -122,9 +136,7 @@ def response_result(method: str, stdout: bytes, stderr: bytes = b"") -> Any:
     try:
         return cpiprocess.answer(method, stdout)[0]
     except ValueError:
-        raise BenchmarkError(
-            f"{method}: no JSON response; stderr: {stderr.decode()[-500:]}"
-        ) from None
+        raise BenchmarkError(f"{method}: no JSON response; stderr: {stderr.decode()[-500:]}") from None
     except cpiprocess.CpiErrorResponse as exc:
         raise BenchmarkError(str(exc)) from None
 

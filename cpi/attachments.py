@@ -29,8 +29,8 @@ from cpi.ids import DiskCid, VmCid
 from cpi.power import Power
 from cpi.store import DISKS, Store
 from cpi.vms import Vms
-from toolkit import devices
-from toolkit.vmx import Vmx, read_vmx, write_vmx
+from toolkit.vmware import devices
+from toolkit.vmware.vmx import Vmx, read_vmx, write_vmx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

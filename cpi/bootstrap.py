@@ -1,7 +1,7 @@
 """create_vm's optional ``cloud_properties.bootstrap``: a script run in the freshly booted guest.
 
 Runs AFTER the settings ISO and ephemeral disk are in place and the VM has
-started (the reference ran it before them), through ``toolkit.bootstrap``:
+started (the reference ran it before them), through ``toolkit.vmware.bootstrap``:
 wait for the ready process, copy the script, run it with captured output. Each
 output line goes to the CPI log at INFO, and so into the response ``log``; a
 non-zero exit fails create_vm with the exit code and the tail of the output.
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 
-from toolkit.bootstrap import BootstrapSpec, run_bootstrap
-from toolkit.clock import Clock
-from toolkit.vmrun import Vmrun
+from toolkit.host.clock import Clock
+from toolkit.vmware.bootstrap import BootstrapSpec, run_bootstrap
+from toolkit.vmware.vmrun import Vmrun
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from toolkit import strictjson
 from toolkit.errors import ConfigError
+from toolkit.formats import strictjson
 
 if TYPE_CHECKING:
-    from toolkit.sshtarget import SshTarget
+    from toolkit.host.ssh.target import SshTarget
 
 DEFAULT_START_WAIT = 600.0
 DEFAULT_SOFT_STOP_WAIT = 30.0
@@ -178,7 +178,7 @@ def _ssh(raw: object, problems: list[str]) -> SshTarget | None:
         return None
     if not raw.get("host"):  # the job template renders an empty tunnel when unused
         return None
-    from toolkit.sshtarget import SshTarget  # paramiko: only when a tunnel is configured
+    from toolkit.host.ssh.target import SshTarget  # paramiko: only when a tunnel is configured
 
     try:
         return SshTarget.from_mapping(raw)

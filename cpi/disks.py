@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from cpi.errors import CloudError, DiskNotFound, NotSupported
 from cpi.ids import DiskCid, SnapshotCid, VmCid
 from cpi.store import DISKS, SNAPSHOTS, Store
-from toolkit import vmdk
+from toolkit.formats import vmdk
 
 if TYPE_CHECKING:
-    from toolkit.vdiskmanager import VDiskManager
-    from toolkit.vmrun import Vmrun
+    from toolkit.vmware.vdiskmanager import VDiskManager
+    from toolkit.vmware.vmrun import Vmrun
 
 log = logging.getLogger(__name__)
 

@@ -127,15 +127,25 @@ class _Adapters:
         self.cloud.stemcells.delete(cid)
 
     def create_vm(
-        self, agent_id: object, stemcell_cid: object, cloud_properties: object,
-        networks: object, disk_cids: object = None, environment: object = None,
+        self,
+        agent_id: object,
+        stemcell_cid: object,
+        cloud_properties: object,
+        networks: object,
+        disk_cids: object = None,
+        environment: object = None,
     ) -> Any:
         agent = arg.text(agent_id, "agent_id")
         stemcell = arg.cid(StemcellCid, stemcell_cid, "stemcell_cid")
         props, nets = arg.mapping(cloud_properties, "cloud_properties"), arg.mapping(networks, "networks")
         disks, env = arg.cid_list(DiskCid, disk_cids, "disk_cids"), arg.mapping(environment, "environment")
         created = self.cloud.vms.create(
-            agent_id=agent, stemcell=stemcell, cloud_properties=props, networks=nets, disk_cids=disks, env=env,
+            agent_id=agent,
+            stemcell=stemcell,
+            cloud_properties=props,
+            networks=nets,
+            disk_cids=disks,
+            env=env,
         )
         return [str(created.cid), created.networks] if self.api is ApiVersion.V2 else str(created.cid)
 
@@ -264,6 +274,6 @@ def _captured() -> Iterator[list[str]]:
     try:
         yield lines
     finally:
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=True):
             logger.removeHandler(handler)
             logger.setLevel(level)

@@ -19,31 +19,46 @@ from cpi.protocol import Request
 from cpi.stemcells import Stemcells
 from cpi.store import Store
 from cpi.vms import Vms
-from toolkit.clock import Clock, SystemClock
-from toolkit.runner import LocalRunner, Runner
-from toolkit.vmrun import HostType, Vmrun
+from toolkit.host.clock import Clock, SystemClock
+from toolkit.host.runner import LocalRunner, Runner
+from toolkit.vmware.vmrun import HostType, Vmrun
 
 
 def build_cloud(
-    config: CpiConfig, request: Request | None = None, *, runner: Runner | None = None, clock: Clock | None = None,
+    config: CpiConfig,
+    request: Request | None = None,
+    *,
+    runner: Runner | None = None,
+    clock: Clock | None = None,
 ) -> Cloud:
     clock = clock or SystemClock()
     runner = runner or host_runner(config, clock)
     store = Store(runner, config.vm_store_path, lock_timeout=config.lock_timeout_seconds)
     vmrun = Vmrun(
-        runner, binary=config.vmrun_bin_path, clock=clock, timeout=config.vmrun_timeout_seconds,
+        runner,
+        binary=config.vmrun_bin_path,
+        clock=clock,
+        timeout=config.vmrun_timeout_seconds,
         host_type=HostType(config.host_type) if config.host_type else None,
     )
     power = Power(
-        vmrun, clock, start_wait=config.vm_start_max_wait_seconds,
+        vmrun,
+        clock,
+        start_wait=config.vm_start_max_wait_seconds,
         soft_stop_wait=config.vm_soft_shutdown_max_wait_seconds,
     )
     ovftool = _ovftool(config, runner, clock)
     stemcells = Stemcells(store, ovftool=ovftool, images=_images(config, store, vmrun, ovftool))
     disks = Disks(store, vmrun=vmrun, vdiskmanager=_vdiskmanager(config, runner, clock))
     vms = Vms(
-        store, stemcells, disks, vmrun, power, config.agent,
-        clock=clock, human_names=config.enable_human_readable_name,
+        store,
+        stemcells,
+        disks,
+        vmrun,
+        power,
+        config.agent,
+        clock=clock,
+        human_names=config.enable_human_readable_name,
     )
     return Cloud(stemcells, vms, disks, Attachments(store, vms, disks, power))
 
@@ -51,7 +66,7 @@ def build_cloud(
 def host_runner(config: CpiConfig, clock: Clock) -> Runner:
     if config.ssh_tunnel is None:
         return LocalRunner(clock=clock)
-    from toolkit.ssh import SshRunner  # paramiko: only for a remote VMware host
+    from toolkit.host.ssh.runner import SshRunner  # paramiko: only for a remote VMware host
 
     return SshRunner(config.ssh_tunnel, clock=clock)
 
@@ -67,7 +82,7 @@ def _images(config: CpiConfig, store: Store, vmrun: Vmrun, ovftool):  # type: ig
 def _ovftool(config: CpiConfig, runner: Runner, clock: Clock):  # type: ignore[no-untyped-def]
     if not config.ovftool_bin_path:
         return None  # the toolkit's ovftool-free import
-    from toolkit.ovftool import Ovftool
+    from toolkit.vmware.ovftool import Ovftool
 
     return Ovftool(runner, config.ovftool_bin_path, clock)
 
@@ -75,6 +90,6 @@ def _ovftool(config: CpiConfig, runner: Runner, clock: Clock):  # type: ignore[n
 def _vdiskmanager(config: CpiConfig, runner: Runner, clock: Clock):  # type: ignore[no-untyped-def]
     if not config.vdiskmanager_bin_path:
         return None  # pure-Python grow
-    from toolkit.vdiskmanager import VDiskManager
+    from toolkit.vmware.vdiskmanager import VDiskManager
 
     return VDiskManager(runner, config.vdiskmanager_bin_path, clock)

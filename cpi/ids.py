@@ -48,7 +48,7 @@ class Cid:
         if not name.startswith(cls.prefix):
             return None
         try:
-            return cls(name[len(cls.prefix):])
+            return cls(name[len(cls.prefix) :])
         except CpiError:  # a foreign name that only looks like ours
             return None
 

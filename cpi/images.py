@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING
 
 from cpi.ids import StemcellCid
 from cpi.store import Store
-from toolkit.digest import sha256_of
 from toolkit.errors import HostFileNotFound
-from toolkit.runner import LocalRunner, Runner
-from toolkit.vmrun import CloneKind, HostType, Vmrun
+from toolkit.host.digest import sha256_of
+from toolkit.host.runner import LocalRunner, Runner
+from toolkit.vmware.vmrun import CloneKind, HostType, Vmrun
 
 if TYPE_CHECKING:
-    from toolkit.ovftool import Ovftool
+    from toolkit.vmware.ovftool import Ovftool
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ STAGING = re.compile(r"(?P<digest>[0-9a-f]{64})\.tmp-[0-9a-f]{8}")  # an import 
 
 
 class ImageCache:
-    def __init__(self, store: Store, vmrun: Vmrun, *, ovftool: Ovftool | None = None, local: Runner | None = None) -> None:
+    def __init__(
+        self, store: Store, vmrun: Vmrun, *, ovftool: Ovftool | None = None, local: Runner | None = None
+    ) -> None:
         self.store, self.vmrun, self.ovftool = store, vmrun, ovftool
         self.local = local or LocalRunner()  # where the image is: the director's own disk
 
@@ -125,6 +127,6 @@ def digests_in_use(store: Store) -> set[str]:
 
 
 def _import(runner: Runner, image_path: str, vmx: str, name: str, ovftool: Ovftool | None) -> None:
-    from toolkit.stemcell import import_image  # tar/OVF/VMDK machinery: only when importing
+    from toolkit.formats.stemcell import import_image  # tar/OVF/VMDK machinery: only when importing
 
     import_image(runner, image_path, vmx, name=name, ovftool=ovftool)

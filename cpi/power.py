@@ -15,9 +15,9 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from toolkit.clock import Clock, wait_until
 from toolkit.errors import RunnerError, VmNotRunningError, VmrunError
-from toolkit.vmrun import StopMode, ToolsState, Vmrun
+from toolkit.host.clock import Clock, wait_until
+from toolkit.vmware.vmrun import StopMode, ToolsState, Vmrun
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,11 @@ class Power:
         self.vmrun.start(vmx)
         wait_until(
             lambda: self.vmrun.tools_state(vmx) is ToolsState.RUNNING,
-            what=f"VMware Tools in '{vmx}'", timeout=self.start_wait, clock=self.clock,
-            interval=TOOLS_POLL_SECONDS, max_interval=TOOLS_POLL_MAX_SECONDS,
+            what=f"VMware Tools in '{vmx}'",
+            timeout=self.start_wait,
+            clock=self.clock,
+            interval=TOOLS_POLL_SECONDS,
+            max_interval=TOOLS_POLL_MAX_SECONDS,
         )
 
     def stop_hard(self, vmx: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cpi.errors import CpiError, CpiFailure
-from toolkit import strictjson
+from toolkit.formats import strictjson
 
 
 class ApiVersion(int, enum.Enum):

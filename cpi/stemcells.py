@@ -22,7 +22,7 @@ from toolkit.errors import HostFileNotFound, ToolkitError
 
 if TYPE_CHECKING:
     from cpi.images import ImageCache
-    from toolkit.ovftool import Ovftool
+    from toolkit.vmware.ovftool import Ovftool
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Stemcells:
         return cid
 
     def _import(self, image_path: str, cid: StemcellCid) -> None:
-        from toolkit.stemcell import import_image  # tar/OVF/VMDK machinery: only when importing
+        from toolkit.formats.stemcell import import_image  # tar/OVF/VMDK machinery: only when importing
 
         self.store.runner.mkdir(self.store.stemcell_dir(cid))
         import_image(self.store.runner, image_path, self.store.stemcell_vmx(cid), name=cid.name, ovftool=self.ovftool)

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
 from toolkit.errors import HostFileNotFound, ToolkitError
-from toolkit.runner import Runner
+from toolkit.host.runner import Runner
 
 log = logging.getLogger(__name__)
 

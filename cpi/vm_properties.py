@@ -18,11 +18,16 @@ from typing import TYPE_CHECKING, Any
 from cpi.errors import CpiError
 
 if TYPE_CHECKING:
-    from toolkit.bootstrap import BootstrapSpec
+    from toolkit.vmware.bootstrap import BootstrapSpec
 
 CONNECTION_TYPES = ("nat", "hostonly", "bridged", "custom")
 BOOTSTRAP_TEXT_KEYS = (
-    "script_content", "script_path", "interpreter_path", "username", "password", "ready_process_name",
+    "script_content",
+    "script_path",
+    "interpreter_path",
+    "username",
+    "password",
+    "ready_process_name",
 )
 
 
@@ -122,14 +127,19 @@ def _bootstrap(raw: object, problems: list[str]) -> BootstrapSpec | None:
         return None
     min_wait = _wait(raw, "min_wait_seconds", 0.0, problems)
     max_wait = _wait(raw, "max_wait_seconds", 600.0, problems)
-    from toolkit.bootstrap import (
+    from toolkit.vmware.bootstrap import (
         BootstrapSpec,  # the guest driver: only when a bootstrap is asked for
     )
 
     return BootstrapSpec(
-        script=raw["script_content"], script_path=raw["script_path"], interpreter=raw["interpreter_path"],
-        user=raw["username"], password=raw["password"], ready_process=raw["ready_process_name"],
-        min_wait=min_wait, max_wait=max_wait,
+        script=raw["script_content"],
+        script_path=raw["script_path"],
+        interpreter=raw["interpreter_path"],
+        user=raw["username"],
+        password=raw["password"],
+        ready_process=raw["ready_process_name"],
+        min_wait=min_wait,
+        max_wait=max_wait,
     )
 
 

@@ -4,7 +4,7 @@ Both files live in the VM's directory and are created 0600 (they hold mbus and
 blobstore credentials). ``env.json`` is written first: after a crash between
 the two writes, the next ``save`` rebuilds the ISO from the JSON. This module
 must not edit the .vmx or run vmrun; the ISO image itself comes from
-``toolkit.iso``.
+``toolkit.formats.iso``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def load(store: Store, vm: VmCid) -> dict[str, Any]:
 
 
 def save(store: Store, vm: VmCid, settings: dict[str, Any]) -> None:
-    from toolkit.iso import settings_iso  # pycdlib: only where an image is really built
+    from toolkit.formats.iso import settings_iso  # pycdlib: only where an image is really built
 
     store.write_json(store.vm_file(vm, ENV_JSON), settings, mode=PRIVATE)
     store.runner.write_bytes(iso_path(store, vm), settings_iso(settings), mode=PRIVATE)

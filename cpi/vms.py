@@ -32,11 +32,12 @@ from cpi.power import Power
 from cpi.stemcells import Stemcells
 from cpi.store import RESTART_MARKER, Store
 from cpi.vm_properties import NicSpec, VmProperties, nic_specs
-from toolkit import devices, vmdk
 from toolkit import errors as tk
-from toolkit.clock import Clock
-from toolkit.vmrun import CloneKind, HostType, Vmrun
-from toolkit.vmx import Vmx, read_vmx, write_vmx
+from toolkit.formats import vmdk
+from toolkit.host.clock import Clock
+from toolkit.vmware import devices
+from toolkit.vmware.vmrun import CloneKind, HostType, Vmrun
+from toolkit.vmware.vmx import Vmx, read_vmx, write_vmx
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,16 @@ _RETRYABLE = (tk.OperationCanceledError, tk.VmInUseError, tk.LockTimeout, tk.Com
 
 class Vms:
     def __init__(
-        self, store: Store, stemcells: Stemcells, disks: Disks, vmrun: Vmrun, power: Power,
-        agent: AgentOptions, *, clock: Clock, human_names: bool = False,
+        self,
+        store: Store,
+        stemcells: Stemcells,
+        disks: Disks,
+        vmrun: Vmrun,
+        power: Power,
+        agent: AgentOptions,
+        *,
+        clock: Clock,
+        human_names: bool = False,
     ) -> None:
         self.store, self.stemcells, self.disks = store, stemcells, disks
         self.vmrun, self.power, self.agent = vmrun, power, agent
@@ -59,8 +68,14 @@ class Vms:
     # --- create ------------------------------------------------------------------------
 
     def create(
-        self, *, agent_id: str, stemcell: StemcellCid, cloud_properties: dict[str, Any],
-        networks: dict[str, Any], disk_cids: list[DiskCid], env: dict[str, Any],
+        self,
+        *,
+        agent_id: str,
+        stemcell: StemcellCid,
+        cloud_properties: dict[str, Any],
+        networks: dict[str, Any],
+        disk_cids: list[DiskCid],
+        env: dict[str, Any],
     ) -> CreatedVm:
         props, nics = VmProperties.parse(cloud_properties), nic_specs(networks)  # bad requests: CpiError
         cid = VmCid.new()
@@ -75,14 +90,24 @@ class Vms:
         return created
 
     def _create(
-        self, cid: VmCid, agent_id: str, stemcell: StemcellCid, props: VmProperties,
-        nics: list[NicSpec], networks: dict[str, Any], env: dict[str, Any],
+        self,
+        cid: VmCid,
+        agent_id: str,
+        stemcell: StemcellCid,
+        props: VmProperties,
+        nics: list[NicSpec],
+        networks: dict[str, Any],
+        env: dict[str, Any],
     ) -> CreatedVm:
         vmx = self._clone(stemcell, cid)
         reserved = macs.allocate(self.store, cid, len(nics))
-        filled = agent_env.with_macs(networks, {nic.network: mac for nic, mac in zip(nics, reserved)})
+        filled = agent_env.with_macs(networks, {nic.network: mac for nic, mac in zip(nics, reserved, strict=True)})
         settings = agent_env.for_vm(
-            agent_id=agent_id, vm_cid=str(cid), networks=filled, env=env, agent=self.agent,
+            agent_id=agent_id,
+            vm_cid=str(cid),
+            networks=filled,
+            env=env,
+            agent=self.agent,
             ephemeral=props.disk_mb > 0,
         )
         with step(f"Configuring '{vmx}'"):
@@ -90,7 +115,11 @@ class Vms:
             vm_settings.save(self.store, cid, settings)
             config = read_vmx(self.store.runner, vmx)
             vmx_edit.configure_new_vm(
-                config, props=props, nics=nics, macs=reserved, ephemeral=ephemeral,
+                config,
+                props=props,
+                nics=nics,
+                macs=reserved,
+                ephemeral=ephemeral,
                 iso=vm_settings.iso_path(self.store, cid),
             )
             write_vmx(self.store.runner, vmx, config)
@@ -289,7 +318,11 @@ def _clone_snapshot(store: Store, template: str) -> str | None:
         config = Vmx.parse(store.runner.read_bytes(vmsd), source=vmsd)
     except tk.HostFileNotFound:
         return None
-    names = [value for key, value in config.items() if key.lower().endswith(".displayname") and key.lower().startswith("snapshot")]
+    names = [
+        value
+        for key, value in config.items()
+        if key.lower().endswith(".displayname") and key.lower().startswith("snapshot")
+    ]
     return names[0] if names else None
 
 

@@ -1,4 +1,4 @@
-"""What the CPI changes in a VM's .vmx, as pure functions over ``toolkit.vmx.Vmx``.
+"""What the CPI changes in a VM's .vmx, as pure functions over ``toolkit.vmware.vmx.Vmx``.
 
 VMware rewrites a .vmx at power-off and discards edits made while the VM runs,
 so callers apply these only to a powered-off VM and write the file with
@@ -17,10 +17,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 from cpi.vm_properties import NicSpec, VmProperties
-from toolkit import devices
-from toolkit.devices import Bus, ConnectionType, Nic, Slot
 from toolkit.errors import DiskError
-from toolkit.vmx import Vmx
+from toolkit.vmware import devices
+from toolkit.vmware.devices import Bus, ConnectionType, Nic, Slot
+from toolkit.vmware.vmx import Vmx
 
 PERSISTENT_MODE = "independent-persistent"
 EPHEMERAL_SLOT = Slot(Bus.SCSI, 0, 1)
@@ -29,8 +29,13 @@ FIRST_PERSISTENT_UNIT = 2  # scsi0:0 is the system disk, scsi0:1 the ephemeral o
 
 
 def configure_new_vm(
-    vmx: Vmx, *, props: VmProperties, nics: Sequence[NicSpec], macs: Sequence[str],
-    ephemeral: str | None, iso: str,
+    vmx: Vmx,
+    *,
+    props: VmProperties,
+    nics: Sequence[NicSpec],
+    macs: Sequence[str],
+    ephemeral: str | None,
+    iso: str,
 ) -> None:
     """Hardware of a fresh clone: CPU, memory, NICs, ephemeral disk, settings CD-ROM."""
     devices.set_cpus(vmx, props.cpu)
@@ -81,8 +86,9 @@ def persistent_attachments(vmx: Vmx, disks_dir: str) -> list[tuple[Slot, str]]:
     """(slot, path) of every attached disk that lives in the store's disks directory."""
     prefix = disks_dir.rstrip("/\\")
     return [
-        (d.slot, d.file_name) for d in devices.hard_disks(vmx)
-        if d.file_name.startswith(prefix) and d.file_name[len(prefix):len(prefix) + 1] in ("/", "\\")
+        (d.slot, d.file_name)
+        for d in devices.hard_disks(vmx)
+        if d.file_name.startswith(prefix) and d.file_name[len(prefix) : len(prefix) + 1] in ("/", "\\")
     ]
 
 

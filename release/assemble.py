@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
+from release.errors import ReleaseBuildError
 from release.tarballs import Entry, fingerprint, sha256_digest, tgz
-from toolkit.errors import ReleaseBuildError
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +34,13 @@ class Part:
 
     def record(self) -> dict[str, Any]:
         links = "packages" if self.kind == "jobs" else "dependencies"
-        return {"name": self.name, "version": self.fingerprint, "fingerprint": self.fingerprint,
-                "sha1": sha256_digest(self.archive), links: list(self.links)}
+        return {
+            "name": self.name,
+            "version": self.fingerprint,
+            "fingerprint": self.fingerprint,
+            "sha1": sha256_digest(self.archive),
+            links: list(self.links),
+        }
 
 
 def job(job_dir: Path) -> Part:

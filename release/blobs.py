@@ -28,9 +28,9 @@ from pathlib import Path
 
 import yaml
 
-from toolkit.digest import sha256_of
-from toolkit.errors import ReleaseBuildError
-from toolkit.runner import LocalRunner
+from release.errors import ReleaseBuildError
+from toolkit.host.digest import sha256_of
+from toolkit.host.runner import LocalRunner
 
 Run = Callable[..., str]
 
@@ -46,8 +46,12 @@ SSH_PINS = ("paramiko==5.1.0", "typing-extensions==4.16.0")
 SSH_CONSTRAINTS = ("invoke==3.0.3", "bcrypt==5.0.0", "cryptography==50.0.2", "pynacl==1.6.2", "cffi==2.1.1")
 # cffi's pycparser: the newest for each target Python (3.12 needs 3.11+), pinned so a new
 # release upstream cannot change what a download brings.
-PYCPARSER_PINS = {"3.10": "pycparser==3.11", "3.11": "pycparser==3.12", "3.12": "pycparser==3.12",
-                  "3.13": "pycparser==3.12"}
+PYCPARSER_PINS = {
+    "3.10": "pycparser==3.11",
+    "3.11": "pycparser==3.12",
+    "3.12": "pycparser==3.12",
+    "3.13": "pycparser==3.12",
+}
 SSH_ARCHES = ("x86_64", "aarch64")
 SSH_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
@@ -101,8 +105,11 @@ def relock(cache: Path, run: Run) -> list[Blob]:
     """Resolve the pins afresh, cache what was fetched, and return the new index."""
     with tempfile.TemporaryDirectory() as tmp:
         download(Path(tmp), run)
-        blobs = [Blob(str(p.relative_to(tmp)), p.stat().st_size, _sha256(p))
-                 for p in sorted(Path(tmp).rglob("*")) if p.is_file()]
+        blobs = [
+            Blob(str(p.relative_to(tmp)), p.stat().st_size, _sha256(p))
+            for p in sorted(Path(tmp).rglob("*"))
+            if p.is_file()
+        ]
         _merge(Path(tmp), cache)
     return blobs
 
@@ -121,14 +128,28 @@ def download(dest: Path, run: Run) -> None:
             constraints.write("\n".join((*SSH_CONSTRAINTS, PYCPARSER_PINS[version])) + "\n")
             constraints.flush()
             for arch in SSH_ARCHES:
-                run([*pip, "--only-binary=:all:", "-c", constraints.name, "-d", str(dest / "wheels"),
-                     *_platform_args(arch, version), *SSH_PINS])
+                run(
+                    [
+                        *pip,
+                        "--only-binary=:all:",
+                        "-c",
+                        constraints.name,
+                        "-d",
+                        str(dest / "wheels"),
+                        *_platform_args(arch, version),
+                        *SSH_PINS,
+                    ]
+                )
 
 
 def _platform_args(arch: str, version: str) -> list[str]:
     tags = [f"manylinux_2_28_{arch}", f"manylinux_2_26_{arch}", f"manylinux_2_17_{arch}", f"manylinux2014_{arch}"]
     return [arg for tag in tags for arg in ("--platform", tag)] + [
-        "--python-version", version, "--implementation", "cp"]
+        "--python-version",
+        version,
+        "--implementation",
+        "cp",
+    ]
 
 
 def _sha256(path: Path) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from release import assemble, blobs, project, wheelfile
 from release.commands import run
-from toolkit.errors import ReleaseBuildError
+from release.errors import ReleaseBuildError
 
 NAME = "bosh-vmrun-cpi"
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,10 @@ def build(out_dir: Path, cache: Path, version: str | None = None, root: Path = R
     yaml_name, pure_yaml = wheelfile.pyyaml_wheel(pinned[_one(pinned, "sources/")].read_bytes())
     files |= {f"wheels/{vmtk_name}": vmtk, f"wheels/{yaml_name}": pure_yaml}
     version = version or vmtk_name.split("-")[1]
-    parts = [assemble.job(RELEASE_DIR / "jobs" / "vmrun_cpi"),
-             assemble.package(RELEASE_DIR / "packages" / "vmrun_cpi", files)]
+    parts = [
+        assemble.job(RELEASE_DIR / "jobs" / "vmrun_cpi"),
+        assemble.package(RELEASE_DIR / "packages" / "vmrun_cpi", files),
+    ]
     manifest = assemble.release_manifest(NAME, version, state.commit_hash, state.uncommitted_changes, parts)
     return _write(out_dir / f"{NAME}-{version}.tgz", version, assemble.release_tarball(manifest, parts))
 

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from toolkit.errors import ReleaseBuildError
+from release.errors import ReleaseBuildError
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,9 @@ def run(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] 
     """stdout of ``argv``; ReleaseBuildError when it cannot start or exits non-zero."""
     log.debug("running %s", " ".join(argv))
     try:
-        done = subprocess.run(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            list(argv), cwd=cwd, env=dict(env) if env is not None else None, capture_output=True, text=True, check=False
+        )
     except OSError as exc:
         raise ReleaseBuildError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
     if done.returncode != 0:

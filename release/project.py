@@ -1,6 +1,6 @@
 """The project's own side of the release: its git state and vmtk's wheel.
 
-Responsible for building ``vmtk-<version>-py3-none-any.whl`` from the working
+Responsible for building ``vmrun_toolkit-<version>-py3-none-any.whl`` (the CPI's wheel) from the working
 tree (tracked files plus untracked, non-ignored ones, as ``bosh create-release``
 takes a dev release from the working tree) with pip, offline (setuptools and
 wheel come from the pinned cache), reproducibly: the sources are copied with
@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from release.blobs import Run
-from toolkit.errors import ReleaseBuildError
+from release.errors import ReleaseBuildError
 
-# What the vmtk distribution is built from (see pyproject.toml's packages).
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "toolkit", "cpi", "guest_scripts")
+# What the CPI's wheel is built from: the primitives and the CPI, nothing above
+# them. setup.py finds the packages that are there and declares only their
+# commands, so the release carries no simulator, harness or CLI.
+WHEEL_SOURCES = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "toolkit", "cpi", "guest_scripts")
+DIST = "vmrun_toolkit"  # the distribution's name as wheel files spell it
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +49,34 @@ def project_wheel(root: Path, build_tools: Path, epoch: int, run: Run) -> tuple[
         src, out = Path(tmp, "src"), Path(tmp, "out")
         _copy_sources(root, src, run)
         env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch), "PIP_CONFIG_FILE": os.devnull}
-        run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
-             "--disable-pip-version-check", "--find-links", str(build_tools), "-w", str(out), str(src)],
-            env=env)
-        wheels = sorted(out.glob("vmtk-*.whl"))
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-index",
+                "--disable-pip-version-check",
+                "--find-links",
+                str(build_tools),
+                "-w",
+                str(out),
+                str(src),
+            ],
+            env=env,
+        )
+        wheels = sorted(out.glob(f"{DIST}-*.whl"))
         if len(wheels) != 1:
-            raise ReleaseBuildError(f"pip wheel produced {[w.name for w in wheels]}, expected one vmtk wheel")
+            raise ReleaseBuildError(f"pip wheel produced {[w.name for w in wheels]}, expected one {DIST} wheel")
         return wheels[0].name, wheels[0].read_bytes()
 
 
 def _copy_sources(root: Path, dest: Path, run: Run) -> None:
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *WHEEL_SOURCES],
-                 cwd=root)
+    listed = run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *WHEEL_SOURCES], cwd=root
+    )
     for name in sorted(set(filter(None, listed.split("\0")))):
         source = root / name
         if not source.is_file() or "__pycache__" in source.parts:  # deleted, not yet committed

@@ -52,8 +52,7 @@ def _member(entry: Entry) -> tarfile.TarInfo:
 
 def fingerprint(entries: Iterable[Entry], dependencies: Iterable[str] = ()) -> str:
     lines = [
-        f"{e.path}\0{hashlib.sha256(e.data).hexdigest()}\0{e.mode:o}\n"
-        for e in sorted(entries, key=lambda e: e.path)
+        f"{e.path}\0{hashlib.sha256(e.data).hexdigest()}\0{e.mode:o}\n" for e in sorted(entries, key=lambda e: e.path)
     ]
     lines += [f"dependency\0{name}\n" for name in sorted(dependencies)]
     return hashlib.sha256("".join(lines).encode()).hexdigest()

@@ -19,7 +19,7 @@ import tarfile
 import zipfile
 from collections.abc import Mapping
 
-from toolkit.errors import ReleaseBuildError
+from release.errors import ReleaseBuildError
 
 # zip cannot store dates before 1980; any fixed date makes the bytes reproducible.
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)

@@ -8,15 +8,15 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
+import toolkit.host.runner
+from tests.support.sshd import Sshd, start_sshd, stop_sshd
+
 # Property tests draw the same examples on every run, so a run passes or fails
 # for the code, not for the draw. HYPOTHESIS_PROFILE=explore draws new ones
 # (a new find there becomes a fixed test or an @example).
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-import toolkit.runner
-from tests.support.sshd import Sshd, start_sshd, stop_sshd
 
 
 class UnexpectedProcess(BaseException):
@@ -30,7 +30,7 @@ def _no_real_processes(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
         def refuse(argv, *args, **kwargs):  # type: ignore[no-untyped-def]
             raise UnexpectedProcess(f"test tried to run {argv!r}; mark it real_process")
 
-        monkeypatch.setattr(toolkit.runner, "_spawn", refuse)
+        monkeypatch.setattr(toolkit.host.runner, "_spawn", refuse)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,11 @@
 """The toolkit's one error tree.
 
-Every failure the toolkit reports is a ``ToolkitError``. Higher layers (the CPI,
-the CLI) add context by chaining (``raise X(...) from exc``), never by parsing
-messages. Nothing in the toolkit returns ``None`` to mean failure.
+Every failure the toolkit's primitives report is a ``ToolkitError``. Higher
+layers (the CPI, the simulator, the harness, the CLI) define their own errors
+beside their code, deriving from these where they are toolkit failures, and add
+context by chaining (``raise X(...) from exc``), never by parsing messages.
+Nothing here knows those layers. Nothing in the toolkit returns ``None`` to mean
+failure.
 
     ToolkitError
     ├── RunnerError                  a program or host file operation could not be done
@@ -45,21 +48,16 @@ messages. Nothing in the toolkit returns ``None`` to mean failure.
     │   └── OvfError                 the OVF descriptor is missing, malformed or absurd
     ├── OvftoolError                 ovftool answered with an error
     ├── WaitTimeout                  a condition did not become true in time
-    ├── ConfigError                  settings are invalid; lists every problem
-    ├── ReleaseBuildError            the BOSH release could not be built (release/ builder)
-    ├── CpiErrorResponse             the CPI executable answered an error (toolkit.cpiprocess)
-    ├── AgentActionError             the simulated BOSH agent failed an mbus action (toolkit.sim.mbus)
-    └── BenchmarkError               a benchmark step failed (benchmarks/, ``make bench``)
-        └── NoSshServerError         no OpenSSH server can run here (SSH figures not measured)
+    └── ConfigError                  settings are invalid; lists every problem
 
 Exceptions marked ``transient = True`` may succeed when retried; ``retry`` in
-``toolkit.clock`` retries only those.
+``toolkit.host.clock`` retries only those.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
 
 class ToolkitError(Exception):
@@ -322,28 +320,3 @@ class ConfigError(ToolkitError):
     def __init__(self, problems: Sequence[str], *, subject: str = "configuration") -> None:
         self.problems = tuple(problems)
         super().__init__(f"invalid {subject}: " + "; ".join(self.problems))
-
-
-class ReleaseBuildError(ToolkitError):
-    """``make release`` failed: a tool, a pinned file or a release source is missing or wrong."""
-
-
-class CpiErrorResponse(ToolkitError):
-    """The CPI executable answered ``{"error": {...}}``; the message is ``METHOD: TYPE: MESSAGE``."""
-
-    def __init__(self, method: str, error: Mapping[str, Any]) -> None:
-        super().__init__(f"{method}: {error.get('type')}: {error.get('message')}")
-        self.method = method
-        self.error = error
-
-
-class AgentActionError(ToolkitError):
-    """A simulated agent's action failed; the message is what the agent answers as its exception."""
-
-
-class BenchmarkError(ToolkitError):
-    """``make bench`` could not measure something: a CPI call failed or a tool misbehaved."""
-
-
-class NoSshServerError(BenchmarkError):
-    """No OpenSSH server is installed or it cannot run here; tests skip, ``make bench`` reports it."""

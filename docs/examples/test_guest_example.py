@@ -2,14 +2,14 @@
 
 Run it against the simulator (no VMware needed)::
 
-    pytest -p toolkit.pytest_plugin docs/examples/test_guest_example.py -n 2
+    pytest -p vmtk_harness.pytest_plugin docs/examples/test_guest_example.py -n 2
 
 or against a real Workstation/Fusion host::
 
-    VMTK_GUEST_PASSWORD=... pytest -p toolkit.pytest_plugin docs/examples/test_guest_example.py \\
+    VMTK_GUEST_PASSWORD=... pytest -p vmtk_harness.pytest_plugin docs/examples/test_guest_example.py \\
         --vmtk-vmrun /usr/bin/vmrun --vmtk-template ~/vms/stemcell/stemcell.vmx
 
-(With vmtk installed, ``-p toolkit.pytest_plugin`` is not needed: the plugin is
+(With vmtk installed, ``-p vmtk_harness.pytest_plugin`` is not needed: the plugin is
 registered through the ``pytest11`` entry point.)
 """
 

@@ -29,15 +29,26 @@ from benchmarks.sequence import (
 from benchmarks.workspace import Workspace, cpi_config, response_result, stemcell_image
 from cpi.config import CpiConfig
 from cpi.dispatch import dispatch
-from toolkit.clock import FakeClock
-from toolkit.sim import SimHost
+from toolkit.host.clock import FakeClock
+from vmtk_sim import SimHost
 
 # What each call costs today with a guest that boots at once: the minimum the hypervisor needs.
 EXPECTED_RUNS = {
-    "info": 0, "create_stemcell": 0, "create_vm": 3, "set_vm_metadata": 0, "create_disk": 0,
-    "attach_disk": 3, "set_disk_metadata": 0, "has_vm": 0, "has_disk": 0,
-    "calculate_vm_cloud_properties": 0, "detach_disk": 3, "delete_vm": 2, "delete_disk": 0, "delete_stemcell": 0,
-}  # fmt: skip
+    "info": 0,
+    "create_stemcell": 0,
+    "create_vm": 3,
+    "set_vm_metadata": 0,
+    "create_disk": 0,
+    "attach_disk": 3,
+    "set_disk_metadata": 0,
+    "has_vm": 0,
+    "has_disk": 0,
+    "calculate_vm_cloud_properties": 0,
+    "detach_disk": 3,
+    "delete_vm": 2,
+    "delete_disk": 0,
+    "delete_stemcell": 0,
+}
 
 
 class InProcessCpi:
@@ -60,8 +71,9 @@ class InProcessCpi:
                 "context": {},
             }
         )
-        response = dispatch(body.encode(), lambda req: build_cloud(self.config, req, runner=self.host.runner(),
-                                                                   clock=self.clock))  # fmt: skip
+        response = dispatch(
+            body.encode(), lambda req: build_cloud(self.config, req, runner=self.host.runner(), clock=self.clock)
+        )
         return response_result(method, response.to_json().encode())
 
     def runs(self) -> int:
@@ -83,33 +95,21 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def only_the_import_may_be_noted(steps: list[Step]) -> None:
     # create_stemcell is noted while the stemcell importer has not landed; it costs no run either way
-    assert [s.method for s in steps if s.note] in ([], ["create_stemcell"]), [
-        s.note for s in steps
-    ]
+    assert [s.method for s in steps if s.note] in ([], ["create_stemcell"]), [s.note for s in steps]
 
 
-def test_create_env_sequence_meets_the_run_budget_with_a_quick_guest(
-    tmp_path: Path, image: Path
-) -> None:
+def test_create_env_sequence_meets_the_run_budget_with_a_quick_guest(tmp_path: Path, image: Path) -> None:
     cpi = InProcessCpi(tmp_path, NO_COSTS)
     steps = cpi.create_env(image)
     only_the_import_may_be_noted(steps)
     assert [s.method for s in steps if s.in_sequence] == list(CREATE_ENV)
     assert runs_by_method(steps) == EXPECTED_RUNS
-    assert (
-        sequence_total(steps)
-        == sum(EXPECTED_RUNS[m] for m in CREATE_ENV)
-        <= TOTAL_TARGET
-    )
+    assert sequence_total(steps) == sum(EXPECTED_RUNS[m] for m in CREATE_ENV) <= TOTAL_TARGET
     assert all(runs_by_method(steps)[m] == 0 for m in ZERO_RUN_CALLS)
-    assert sequence_total(steps) == len(
-        cpi.host.calls()
-    )  # every run is in calls.jsonl, none elsewhere
+    assert sequence_total(steps) == len(cpi.host.calls())  # every run is in calls.jsonl, none elsewhere
 
 
-def test_a_slow_boot_only_adds_tools_checks_to_create_vm(
-    tmp_path: Path, image: Path
-) -> None:
+def test_a_slow_boot_only_adds_tools_checks_to_create_vm(tmp_path: Path, image: Path) -> None:
     cpi = InProcessCpi(tmp_path, REAL_HOST)
     steps = cpi.create_env(image)
     only_the_import_may_be_noted(steps)
@@ -122,14 +122,10 @@ def test_a_slow_boot_only_adds_tools_checks_to_create_vm(
     assert verbs["checkToolsState"] == runs["create_vm"] - 2 >= 1
 
 
-def test_the_naive_replay_makes_the_reference_runs_per_call(
-    tmp_path: Path, image: Path
-) -> None:
+def test_the_naive_replay_makes_the_reference_runs_per_call(tmp_path: Path, image: Path) -> None:
     space = Workspace.create(tmp_path, REAL_HOST)
     naive = NaiveCpi(space, REAL_HOST, clock=FakeClock())
-    steps = create_env(
-        naive.call, naive.count, image=str(image), make_template=space.make_template
-    )
+    steps = create_env(naive.call, naive.count, image=str(image), make_template=space.make_template)
     assert not [s.note for s in steps if s.note]
     assert runs_by_method(steps) == {m: n or 0 for m, n in REFERENCE_RUNS.items()}
     assert sequence_total(steps) == 54

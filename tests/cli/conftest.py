@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from toolkit.cli.app import App, Settings
-from toolkit.cli.main import cli
-from toolkit.clock import FakeClock
-from toolkit.sim import SimHost
-
 from tests.cli.expect import assert_ok
+from toolkit.host.clock import FakeClock
+from vmtk_cli.app import App, Settings
+from vmtk_cli.main import cli
+from vmtk_sim import SimHost
 
 SIM_USER = "vcap"
-SIM_PASSWORD = "c1oudc0w"  # the simulator's default guest password (toolkit.sim.knobs)
+SIM_PASSWORD = "c1oudc0w"  # the simulator's default guest password (vmtk_sim.knobs)
 
 Vmtk = Callable[..., Result]
 

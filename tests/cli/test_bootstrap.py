@@ -8,8 +8,8 @@ import pytest
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok
-from toolkit.sim import SimHost
-from toolkit.sim.state import Power
+from vmtk_sim import SimHost
+from vmtk_sim.state import Power
 
 SCRIPT = "echo provisioning; echo half-way >&2; touch /tmp/provisioned; exit {code}\n"
 
@@ -36,8 +36,9 @@ def test_bootstrap_starts_the_vm_runs_the_script_and_shows_its_output(
     sim.clock.advance(5)
     ready = _ready_process(vmtk, vmx)
     assert_ok(vmtk("vm", "stop", vmx, "--hard"))
-    result = assert_ok(vmtk("bootstrap", vmx, "--script", _script(tmp_path), "--ready-process", ready,
-                            "--max-wait", "60"))
+    result = assert_ok(
+        vmtk("bootstrap", vmx, "--script", _script(tmp_path), "--ready-process", ready, "--max-wait", "60")
+    )
     assert sim.vm(vmx).power is Power.RUNNING
     assert result.stdout == "provisioning\n" and result.stderr == "half-way\n"
     assert (sim.vm(vmx).guest_root / "tmp" / "provisioned").exists()
@@ -48,26 +49,48 @@ def test_bootstrap_starts_the_vm_runs_the_script_and_shows_its_output(
 def test_bootstrap_exits_with_the_scripts_code(vmtk: Vmtk, sim: SimHost, running_vmx: str, tmp_path: Path) -> None:
     sim.clock.advance(5)
     ready = _ready_process(vmtk, running_vmx)
-    result = vmtk("bootstrap", running_vmx, "--script", _script(tmp_path, code=7), "--ready-process", ready,
-                  "--script-path", "/tmp/other.sh")
+    result = vmtk(
+        "bootstrap",
+        running_vmx,
+        "--script",
+        _script(tmp_path, code=7),
+        "--ready-process",
+        ready,
+        "--script-path",
+        "/tmp/other.sh",
+    )
     assert result.exit_code == 7
     assert (sim.vm(running_vmx).guest_root / "tmp" / "other.sh").exists()
 
 
-def test_bootstrap_gives_up_when_the_ready_process_never_comes(
-    vmtk: Vmtk, running_vmx: str, tmp_path: Path
-) -> None:
-    result = vmtk("bootstrap", running_vmx, "--script", _script(tmp_path), "--ready-process", "never-there",
-                  "--max-wait", "30")
+def test_bootstrap_gives_up_when_the_ready_process_never_comes(vmtk: Vmtk, running_vmx: str, tmp_path: Path) -> None:
+    result = vmtk(
+        "bootstrap", running_vmx, "--script", _script(tmp_path), "--ready-process", "never-there", "--max-wait", "30"
+    )
     assert_error(result, "never-there", "timed out")
 
 
 def test_bootstrap_takes_the_password_from_the_named_variable(
-    app, vmtk: Vmtk, running_vmx: str, tmp_path: Path  # type: ignore[no-untyped-def]
+    app,
+    vmtk: Vmtk,
+    running_vmx: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     app.environ = {"BOOT_PW": "wrong"}
-    line = assert_error(vmtk("bootstrap", running_vmx, "--script", _script(tmp_path), "--user", "vcap",
-                             "--password-env", "BOOT_PW", "--max-wait", "5"))
+    line = assert_error(
+        vmtk(
+            "bootstrap",
+            running_vmx,
+            "--script",
+            _script(tmp_path),
+            "--user",
+            "vcap",
+            "--password-env",
+            "BOOT_PW",
+            "--max-wait",
+            "5",
+        )
+    )
     assert "wrong" not in line
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok, tree
-from toolkit.cli.guest import split_location
-from toolkit.sim import SimHost
+from vmtk_cli.guest import split_location
+from vmtk_sim import SimHost
 
 
 @pytest.fixture
@@ -118,11 +118,16 @@ def test_rm_of_a_file(vmtk: Vmtk, sim: SimHost, booted: str) -> None:
     assert not target.exists()
 
 
-def test_cp_of_a_missing_host_file_says_the_host_file_is_missing(vmtk: Vmtk, sim: SimHost, booted: str,
-                                                                 tmp_path: Path) -> None:
+def test_cp_of_a_missing_host_file_says_the_host_file_is_missing(
+    vmtk: Vmtk, sim: SimHost, booted: str, tmp_path: Path
+) -> None:
     before = tree(sim.vm(booted).guest_root)
-    line = assert_error(vmtk("guest", "cp", str(tmp_path / "nope.txt"), f"{booted}:/tmp/x"),
-                        "host file", "nope.txt", "check the host path")
+    line = assert_error(
+        vmtk("guest", "cp", str(tmp_path / "nope.txt"), f"{booted}:/tmp/x"),
+        "host file",
+        "nope.txt",
+        "check the host path",
+    )
     assert "guest path" not in line
     assert tree(sim.vm(booted).guest_root) == before
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.sim import SimHost
+from vmtk_sim import SimHost
 
 BIN = Path(sys.executable).parent
 VMTK = BIN / "vmtk"
@@ -21,11 +21,18 @@ pytestmark = [
 ]
 
 
-def _run(*args: str, home: Path, extra: dict[str, str] | None = None, input: str | None = None
-         ) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, home: Path, extra: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VMTK_")}
-    env.update({"VMRUN_SIM_HOME": str(home), "VMTK_VMRUN": str(BIN / "vmrun-sim"),
-                "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", **(extra or {})})
+    env.update(
+        {
+            "VMRUN_SIM_HOME": str(home),
+            "VMTK_VMRUN": str(BIN / "vmrun-sim"),
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            **(extra or {}),
+        }
+    )
     return subprocess.run([str(VMTK), *args], env=env, capture_output=True, text=True, timeout=120, input=input)
 
 

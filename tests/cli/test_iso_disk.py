@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok
-from toolkit.iso import read_settings_iso
-from toolkit.vmdk import info
+from toolkit.formats.iso import read_settings_iso
+from toolkit.formats.vmdk import info
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 SETTINGS = {"agent_id": "a1", "networks": {"default": {"mac": "00:50:56:00:00:01"}}, "disks": {"system": "0"}}
@@ -118,8 +119,9 @@ def test_disk_create_into_a_missing_directory_names_the_target(vmtk: Vmtk, tmp_p
 
 def test_iso_build_into_a_missing_directory_names_the_target(vmtk: Vmtk, tmp_path: Path) -> None:
     target = tmp_path / "nodir" / "env.iso"
-    line = assert_error(vmtk("iso", "build", "-", str(target), input=json.dumps(SETTINGS)), str(target),
-                        "does not exist")
+    line = assert_error(
+        vmtk("iso", "build", "-", str(target), input=json.dumps(SETTINGS)), str(target), "does not exist"
+    )
     assert ".tmp-" not in line and "Errno" not in line
     assert not target.parent.exists()
 

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok
-from toolkit.cli.app import App, Settings
-from toolkit.cli.main import cli
-from toolkit.vmrun import HostType
+from toolkit.vmware.vmrun import HostType
+from vmtk_cli.app import App, Settings
+from vmtk_cli.main import cli
 
 GROUPS = ("vm", "guest", "vmx", "iso", "disk", "stemcell", "bootstrap", "sim", "demo")
 
@@ -40,7 +40,7 @@ def test_usage_errors_exit_2(vmtk: Vmtk) -> None:
 
 def test_missing_vmrun_says_how_to_point_at_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("toolkit.cli.app.STANDARD_VMRUN_PATHS", {})
+    monkeypatch.setattr("vmtk_cli.app.STANDARD_VMRUN_PATHS", {})
     result = CliRunner().invoke(cli, ["vm", "list"], obj=App())
     line = assert_error(result, "--vmrun", "VMTK_VMRUN", "vmrun-sim")
     assert "cannot find vmrun" in line
@@ -113,18 +113,25 @@ def test_vmtk_verbose_variable_turns_on_debug_and_tracebacks(vmtk: Vmtk, tmp_pat
 def test_starting_vmtk_does_not_load_the_simulator() -> None:
     # Every vmtk command pays for what the CLI imports at start-up; the simulator's host model
     # (and pycdlib under it) is for `vmtk sim` and the demo only.
-    code = "import sys, toolkit.cli.main; print('toolkit.sim.host' in sys.modules)"
+    code = "import sys, vmtk_cli.main; print('vmtk_sim.host' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-1", "soon"])
-@pytest.mark.parametrize("argv", [("guest", "run", "--timeout", "{}", "x.vmx", "/bin/true"),
-                                  ("guest", "wait", "x.vmx", "--timeout", "{}"),
-                                  ("vm", "ip", "x.vmx", "--wait", "{}"),
-                                  ("bootstrap", "x.vmx", "--script", "-", "--max-wait", "{}")])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("guest", "run", "--timeout", "{}", "x.vmx", "/bin/true"),
+        ("guest", "wait", "x.vmx", "--timeout", "{}"),
+        ("vm", "ip", "x.vmx", "--wait", "{}"),
+        ("bootstrap", "x.vmx", "--script", "-", "--max-wait", "{}"),
+    ],
+)
 def test_a_duration_that_is_not_finite_and_non_negative_is_a_usage_error(
-    vmtk: Vmtk, argv: tuple[str, ...], value: str,
+    vmtk: Vmtk,
+    argv: tuple[str, ...],
+    value: str,
 ) -> None:
     # A wait that never ends is what a timeout exists to prevent: refused before anything runs.
     result = vmtk(*(a.format(value) for a in argv))
@@ -140,8 +147,9 @@ def test_a_reader_that_went_away_ends_vmtk_quietly(tmp_path) -> None:  # type: i
     vmtk_bin = str(Path(sys.executable).with_name("vmtk"))
     try:
         vmx = Path(__file__).resolve().parents[2] / "fixtures" / "vmx" / "bosh-cpi-vm.vmx"
-        done = subprocess.run([vmtk_bin, "vmx", "get", str(vmx), "displayName"], stdout=write_end,
-                              stderr=subprocess.PIPE, timeout=60)
+        done = subprocess.run(
+            [vmtk_bin, "vmx", "get", str(vmx), "displayName"], stdout=write_end, stderr=subprocess.PIPE, timeout=60
+        )
     finally:
         os.close(write_end)
     assert done.returncode != 0  # it could not deliver its output...

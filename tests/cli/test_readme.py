@@ -1,4 +1,4 @@
-"""Every ```` ```sh example ```` block in README.md and docs/cli.md runs as written.
+"""Every ```` ```sh example ```` and ```` ```python example ```` block in README.md and docs/cli.md runs as written.
 
 Each block runs with ``bash -e`` in its own temporary directory, with its own
 ``VMRUN_SIM_HOME`` and the virtualenv's ``bin`` first on ``PATH``, so the
@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = ("README.md", "docs/cli.md")
 BLOCK = re.compile(r"^```sh example[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+PYTHON_BLOCK = re.compile(r"^```python example[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
 def example_blocks() -> list[tuple[str, str]]:
@@ -27,7 +28,13 @@ def example_blocks() -> list[tuple[str, str]]:
         if path.exists():
             text = path.read_text(encoding="utf-8")
             found += [(f"{name}#{i + 1}", block) for i, block in enumerate(BLOCK.findall(text))]
+            found += [(f"{name}#py{i + 1}", _as_shell(b)) for i, b in enumerate(PYTHON_BLOCK.findall(text))]
     return found
+
+
+def _as_shell(python: str) -> str:
+    """A Python example run as a script, the way a reader would save and run it."""
+    return f"cat > example.py <<'EXAMPLE'\n{python}EXAMPLE\npython example.py\n"
 
 
 BLOCKS = example_blocks()
@@ -47,6 +54,7 @@ def test_example_runs(where: str, block: str, tmp_path: Path) -> None:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     # Examples are written for the repository root: give them its fixtures, but write elsewhere.
     (tmp_path / "fixtures").symlink_to(ROOT / "fixtures")
-    done = subprocess.run(["bash", "-e", "-c", block], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", "-e", "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, f"{where} failed:\n{block}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.cli.expect import assert_error
-from toolkit.cli.app import App
-from toolkit.cli.main import cli
-from toolkit.cli.remote import (
+from toolkit.host.ssh.target import HostPlatform
+from vmtk_cli.app import App
+from vmtk_cli.main import cli
+from vmtk_cli.remote import (
     HOST_VMRUN_PATHS,
     PLATFORMS,
     Destination,
@@ -21,19 +22,21 @@ from toolkit.cli.remote import (
     parse_destination,
     read_key,
 )
-from toolkit.sshtarget import HostPlatform
 
 NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-._", min_size=1, max_size=20)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("vmware@ws.lan", Destination("vmware", "ws.lan", 22)),
-    ("vmware@ws.lan:2222", Destination("vmware", "ws.lan", 2222)),
-    ("a@b@10.0.0.1:22", Destination("a@b", "10.0.0.1", 22)),
-    ("ops@[::1]:2200", Destination("ops", "::1", 2200)),
-    ("ops@[fe80::1]", Destination("ops", "fe80::1", 22)),
-    ("ops@fe80::1", Destination("ops", "fe80::1", 22)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("vmware@ws.lan", Destination("vmware", "ws.lan", 22)),
+        ("vmware@ws.lan:2222", Destination("vmware", "ws.lan", 2222)),
+        ("a@b@10.0.0.1:22", Destination("a@b", "10.0.0.1", 22)),
+        ("ops@[::1]:2200", Destination("ops", "::1", 2200)),
+        ("ops@[fe80::1]", Destination("ops", "fe80::1", 22)),
+        ("ops@fe80::1", Destination("ops", "fe80::1", 22)),
+    ],
+)
 def test_destinations(text: str, expected: Destination) -> None:
     assert parse_destination(text) == expected
 
@@ -64,8 +67,9 @@ def test_the_key_is_read_from_its_file(tmp_path: Path) -> None:
 
 
 def test_a_missing_key_file_is_one_error_line(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["--ssh", "u@127.0.0.1", "--ssh-key", str(tmp_path / "none"), "vm", "list"],
-                                obj=App())
+    result = CliRunner().invoke(
+        cli, ["--ssh", "u@127.0.0.1", "--ssh-key", str(tmp_path / "none"), "vm", "list"], obj=App()
+    )
     assert_error(result, "cannot read the SSH key", "none")
 
 
@@ -76,22 +80,29 @@ def test_a_bad_destination_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_a_key_that_is_not_a_key_is_refused_without_echoing_it(tmp_path: Path) -> None:
     (tmp_path / "k").write_text("not-a-key-SECRET-ish")
-    result = CliRunner().invoke(cli, ["--ssh", "u@127.0.0.1", "--ssh-key", str(tmp_path / "k"), "vm", "list"],
-                                obj=App())
+    result = CliRunner().invoke(
+        cli, ["--ssh", "u@127.0.0.1", "--ssh-key", str(tmp_path / "k"), "vm", "list"], obj=App()
+    )
     assert "SECRET" not in assert_error(result, "private key")
 
 
 def test_ssh_options_are_kept_in_the_settings(tmp_path: Path) -> None:
     app = App()
-    CliRunner().invoke(cli, ["--ssh", "u@h", "--ssh-platform", "windows", "--ssh-host-key", "ssh-rsa AAAA",
-                             "iso", "--help"], obj=app)
+    CliRunner().invoke(
+        cli, ["--ssh", "u@h", "--ssh-platform", "windows", "--ssh-host-key", "ssh-rsa AAAA", "iso", "--help"], obj=app
+    )
     assert app.settings.ssh == SshOptions("u@h", None, "ssh-rsa AAAA", "windows", False)
     assert app.runner is None  # nothing connects until a command needs the host
 
 
 def test_every_ssh_option_has_its_documented_variable() -> None:
     app = App()
-    env = {"VMTK_SSH": "u@h:2", "VMTK_SSH_KEY": "k", "VMTK_SSH_HOST_KEY": "ssh-rsa AAAA",
-           "VMTK_SSH_PLATFORM": "darwin", "VMTK_SSH_INSECURE_SKIP_HOST_KEY_CHECK": "1"}
+    env = {
+        "VMTK_SSH": "u@h:2",
+        "VMTK_SSH_KEY": "k",
+        "VMTK_SSH_HOST_KEY": "ssh-rsa AAAA",
+        "VMTK_SSH_PLATFORM": "darwin",
+        "VMTK_SSH_INSECURE_SKIP_HOST_KEY_CHECK": "1",
+    }
     CliRunner().invoke(cli, ["iso", "--help"], obj=app, env=env)
     assert app.settings.ssh == SshOptions("u@h:2", "k", "ssh-rsa AAAA", "darwin", True)

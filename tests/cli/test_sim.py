@@ -7,13 +7,14 @@ from pathlib import Path
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok
-from toolkit.sim import SimHost
+from vmtk_sim import SimHost
 
 
 def test_up_writes_knobs_and_prints_how_to_use_it(vmtk: Vmtk, tmp_path: Path) -> None:
     home = tmp_path / "simhome"
-    out = assert_ok(vmtk("sim", "up", "--home", str(home), "--product", "player", "--boot-delay", "0",
-                         "--latency", "start=0.5")).stdout
+    out = assert_ok(
+        vmtk("sim", "up", "--home", str(home), "--product", "player", "--boot-delay", "0", "--latency", "start=0.5")
+    ).stdout
     knobs = json.loads((home / "sim.json").read_text())
     assert knobs == {"product": "player", "boot_delay": 0.0, "latency": {"start": 0.5}}
     assert f"VMRUN_SIM_HOME={home}" in out and "VMTK_VMRUN=" in out

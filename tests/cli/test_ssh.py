@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 from tests.cli.expect import assert_error, assert_ok
 from tests.support.sshd import Sshd, secret_part
-from toolkit.cli.app import App
-from toolkit.cli.main import cli
-from toolkit.sim import SimHost
+from vmtk_cli.app import App
+from vmtk_cli.main import cli
+from vmtk_sim import SimHost
 
 pytestmark = pytest.mark.real_process
 GUEST = {"VMTK_GUEST_USER": "vcap", "VMTK_GUEST_PASSWORD": "c1oudc0w"}
@@ -36,14 +36,24 @@ def sim(tmp_path: Path) -> SimHost:
 def remote(sshd: Sshd, sim: SimHost, tmp_path: Path) -> list[str]:
     """The global options reaching the simulated host over SSH."""
     wrapper = tmp_path / "vmrun"
-    wrapper.write_text(f"#!/bin/sh\nexport VMRUN_SIM_HOME='{sim.home.root}'\n"
-                       f"exec '{Path(sys.executable).with_name('vmrun-sim')}' \"$@\"\n")
+    wrapper.write_text(
+        f"#!/bin/sh\nexport VMRUN_SIM_HOME='{sim.home.root}'\n"
+        f"exec '{Path(sys.executable).with_name('vmrun-sim')}' \"$@\"\n"
+    )
     wrapper.chmod(0o755)
     key = tmp_path / "id_ed25519"
     key.write_text(sshd.private_key)
     key.chmod(0o600)
-    return ["--ssh", f"{sshd.username}@{sshd.host}:{sshd.port}", "--ssh-key", str(key),
-            "--ssh-host-key", sshd.host_public_key, "--vmrun", str(wrapper)]
+    return [
+        "--ssh",
+        f"{sshd.username}@{sshd.host}:{sshd.port}",
+        "--ssh-key",
+        str(key),
+        "--ssh-host-key",
+        sshd.host_public_key,
+        "--vmrun",
+        str(wrapper),
+    ]
 
 
 def vmtk(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -71,8 +81,9 @@ def test_host_files_are_the_ssh_hosts(remote: list[str], sim: SimHost, tmp_path:
     assert json.loads(assert_ok(vmtk(*remote, "disk", "info", str(disk), "--json")).stdout)["capacity_mb"] == 8
 
 
-def test_the_private_key_is_never_on_argv_nor_in_logs(remote: list[str], sshd: Sshd, sim: SimHost,
-                                                      tmp_path: Path) -> None:
+def test_the_private_key_is_never_on_argv_nor_in_logs(
+    remote: list[str], sshd: Sshd, sim: SimHost, tmp_path: Path
+) -> None:
     vmx = sim.make_vm(str(tmp_path / "vms" / "c" / "c.vmx"))
     result = assert_ok(vmtk("-vv", *remote, "vm", "start", vmx))
     secret = secret_part(sshd.private_key)  # this key's own characters, not every key's header
@@ -81,9 +92,13 @@ def test_the_private_key_is_never_on_argv_nor_in_logs(remote: list[str], sshd: S
 
 
 def test_options_come_from_vmtk_ssh_variables(remote: list[str], sim: SimHost, tmp_path: Path) -> None:
-    options = dict(zip(remote[::2], remote[1::2]))
-    env = {"VMTK_SSH": options["--ssh"], "VMTK_SSH_KEY": options["--ssh-key"],
-           "VMTK_SSH_HOST_KEY": options["--ssh-host-key"], "VMTK_VMRUN": options["--vmrun"]}
+    options = dict(zip(remote[::2], remote[1::2], strict=True))
+    env = {
+        "VMTK_SSH": options["--ssh"],
+        "VMTK_SSH_KEY": options["--ssh-key"],
+        "VMTK_SSH_HOST_KEY": options["--ssh-host-key"],
+        "VMTK_VMRUN": options["--vmrun"],
+    }
     vmx = sim.make_vm(str(tmp_path / "vms" / "e" / "e.vmx"))
     assert_ok(vmtk("vm", "start", vmx, env=env))
     assert sim.vm(vmx).power.value == "running"
@@ -91,19 +106,19 @@ def test_options_come_from_vmtk_ssh_variables(remote: list[str], sim: SimHost, t
 
 def test_an_unknown_host_key_is_refused_with_how_to_pin_it(remote: list[str], sshd: Sshd) -> None:
     at = remote.index("--ssh-host-key")
-    line = assert_error(vmtk(*remote[:at], *remote[at + 2:], "vm", "list"), "--ssh-host-key")
+    line = assert_error(vmtk(*remote[:at], *remote[at + 2 :], "vm", "list"), "--ssh-host-key")
     assert sshd.host_public_key in line and "unknown" in line
 
 
 def test_a_changed_host_key_is_refused(remote: list[str]) -> None:
     at = remote.index("--ssh-host-key") + 1
     wrong = remote[:at] + ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm0RpLzCaMgqLu2Uo2t5eMRvWm0ZbT4qHZ4kZqFw3Xy"]
-    assert_error(vmtk(*wrong, *remote[at + 1:], "vm", "list"), "changed", "--ssh-host-key")
+    assert_error(vmtk(*wrong, *remote[at + 1 :], "vm", "list"), "changed", "--ssh-host-key")
 
 
 def test_skipping_the_host_key_check_must_be_explicit(remote: list[str]) -> None:
     at = remote.index("--ssh-host-key")
-    unpinned = [*remote[:at], *remote[at + 2:], "--ssh-insecure-skip-host-key-check"]
+    unpinned = [*remote[:at], *remote[at + 2 :], "--ssh-insecure-skip-host-key-check"]
     assert json.loads(assert_ok(vmtk(*unpinned, "vm", "list", "--json")).stdout) == []
 
 
@@ -112,7 +127,7 @@ def test_a_refused_connection_is_one_error_line(remote: list[str], tmp_path: Pat
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
         at = remote.index("--ssh") + 1
-        options = [*remote[:at], f"root@127.0.0.1:{closed}", *remote[at + 1:]]
+        options = [*remote[:at], f"root@127.0.0.1:{closed}", *remote[at + 1 :]]
         assert_error(vmtk(*options, "vm", "list"), "cannot connect", f"127.0.0.1:{closed}")
 
 
@@ -120,7 +135,7 @@ def test_a_key_the_host_does_not_accept_is_one_error_line(remote: list[str], tmp
     other = tmp_path / "other_key"
     __import__("subprocess").run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     at = remote.index("--ssh-key") + 1
-    assert_error(vmtk(*remote[:at], str(other), *remote[at + 1:], "vm", "list"), "refused the private key")
+    assert_error(vmtk(*remote[:at], str(other), *remote[at + 1 :], "vm", "list"), "refused the private key")
 
 
 def test_stemcell_import_reads_here_and_writes_on_the_ssh_host(remote: list[str], tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok
-from toolkit.sim import SimHost
+from vmtk_sim import SimHost
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stemcell"
 TGZ = FIXTURES / "bosh-stemcell-0.0.1-vsphere-esxi-ubuntu-jammy-go_agent.tgz"
@@ -68,8 +68,9 @@ def test_the_progress_bar_is_drawn_on_a_terminal(tmp_path: Path) -> None:
     vmtk = Path(sys.executable).with_name("vmtk")
     if not vmtk.exists():
         pytest.skip("vmtk is not installed in this environment")
-    child = pexpect.spawn(str(vmtk), ["stemcell", "import", str(IMAGE), str(tmp_path / "t")],
-                          encoding="utf-8", timeout=60)
+    child = pexpect.spawn(
+        str(vmtk), ["stemcell", "import", str(IMAGE), str(tmp_path / "t")], encoding="utf-8", timeout=60
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok, tree
-from toolkit.sim import SimHost
-from toolkit.sim.state import Power
+from vmtk_sim import SimHost
+from vmtk_sim.state import Power
 
 
 def test_start_list_stop(vmtk: Vmtk, sim: SimHost, vmx: str) -> None:

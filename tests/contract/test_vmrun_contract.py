@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.clock import FakeClock, SystemClock, wait_until
-from toolkit.runner import Completed, LocalRunner, Runner
-from toolkit.sim import SimHost
+from toolkit.host.clock import FakeClock, SystemClock, wait_until
+from toolkit.host.runner import Completed, LocalRunner, Runner
+from vmtk_sim import SimHost
 
 REAL_VMRUN = os.environ.get("VMTK_REAL_VMRUN", "")
 REAL_VMX = os.environ.get("VMTK_REAL_VMX", "")
@@ -84,9 +84,7 @@ def _real() -> Backend:
             marks=[
                 pytest.mark.real_vmrun,
                 pytest.mark.real_process,
-                pytest.mark.skipif(
-                    not (REAL_VMRUN and REAL_VMX), reason="VMTK_REAL_VMRUN/VMTK_REAL_VMX not set"
-                ),
+                pytest.mark.skipif(not (REAL_VMRUN and REAL_VMX), reason="VMTK_REAL_VMRUN/VMTK_REAL_VMX not set"),
             ],
         ),
     ]
@@ -126,7 +124,7 @@ def test_guest_copy_in_run_and_copy_out(backend: Backend, tmp_path: Path) -> Non
     if backend.credentials is None:
         pytest.skip("VMTK_REAL_GUEST_USER/VMTK_REAL_GUEST_PASSWORD not set")
     if backend.binary == "vmrun-sim":
-        from toolkit.sim import sandbox
+        from vmtk_sim import sandbox
 
         if sandbox.unavailable() is not None:
             pytest.skip("no bubblewrap sandbox for guest programs")
@@ -134,12 +132,8 @@ def test_guest_copy_in_run_and_copy_out(backend: Backend, tmp_path: Path) -> Non
     backend.wait_for_tools()
     source = tmp_path / "payload.txt"
     source.write_text("contract\n")
-    assert (
-        backend.guest("CopyFileFromHostToGuest", backend.vmx, str(source), "/tmp/payload.txt").exit_code == 0
-    )
-    copied = backend.guest(
-        "runProgramInGuest", backend.vmx, "/bin/sh", "-c", "cp /tmp/payload.txt /tmp/echo.txt"
-    )
+    assert backend.guest("CopyFileFromHostToGuest", backend.vmx, str(source), "/tmp/payload.txt").exit_code == 0
+    copied = backend.guest("runProgramInGuest", backend.vmx, "/bin/sh", "-c", "cp /tmp/payload.txt /tmp/echo.txt")
     assert copied.exit_code == 0
     failed = backend.guest("runProgramInGuest", backend.vmx, "/bin/sh", "-c", "exit 3")
     assert failed.exit_code != 0

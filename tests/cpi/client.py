@@ -24,18 +24,23 @@ from typing import Any
 from cpi.config import CpiConfig
 from cpi.dispatch import dispatch
 from cpi.protocol import Request
-from toolkit.iso import read_settings_iso
-from toolkit.sim.host import AgentStatus
-from toolkit.vmrun import HostType, Vmrun
-from toolkit.vmx import Vmx
+from toolkit.formats.iso import read_settings_iso
+from toolkit.vmware.vmrun import HostType, Vmrun
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim.host import AgentStatus
 
 MBUS_SECRET = "mbus-Secret-9d1c"
 MBUS = f"https://mbus:{MBUS_SECRET}@0.0.0.0:6868"
 REQUEST_ID = "cpi-100001"
 MANUAL = {
     "default": {
-        "type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
-        "dns": ["8.8.8.8"], "default": ["dns", "gateway"], "cloud_properties": {"name": "vmnet8"},
+        "type": "manual",
+        "ip": "10.0.0.5",
+        "netmask": "255.255.255.0",
+        "gateway": "10.0.0.1",
+        "dns": ["8.8.8.8"],
+        "default": ["dns", "gateway"],
+        "cloud_properties": {"name": "vmnet8"},
     }
 }
 ENV = {"bosh": {"password": "$6$salted", "group": "g"}}
@@ -64,8 +69,11 @@ class Cpi:
     send: Callable[[bytes], dict[str, Any]] | None = None  # set: the request goes out of process, to an executable
 
     def raw(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
-        body: dict[str, Any] = {"method": method, "arguments": list(arguments),
-                                "context": {"director_uuid": "d-1", "request_id": REQUEST_ID}}
+        body: dict[str, Any] = {
+            "method": method,
+            "arguments": list(arguments),
+            "context": {"director_uuid": "d-1", "request_id": REQUEST_ID},
+        }
         if api_version is not None:
             body["api_version"] = api_version
         request = json.dumps(body).encode()
@@ -154,10 +162,25 @@ class Cpi:
             handle.write(STEMCELL_CDROM)
         return cid
 
-    def create_vm(self, stemcell: str, *, networks: dict | None = None, props: dict | None = None,
-                  agent: str = "agent-1", api_version: int = 2) -> Any:
-        return self("create_vm", agent, stemcell, props if props is not None else {"cpu": 2, "ram": 2048, "disk": 1024},
-                    networks if networks is not None else self.manual(), [], ENV, api_version=api_version)
+    def create_vm(
+        self,
+        stemcell: str,
+        *,
+        networks: dict | None = None,
+        props: dict | None = None,
+        agent: str = "agent-1",
+        api_version: int = 2,
+    ) -> Any:
+        return self(
+            "create_vm",
+            agent,
+            stemcell,
+            props if props is not None else {"cpu": 2, "ram": 2048, "disk": 1024},
+            networks if networks is not None else self.manual(),
+            [],
+            ENV,
+            api_version=api_version,
+        )
 
 
 # Calls after which a VM boots with new settings: the VM's CID from (arguments, result).
@@ -175,12 +198,26 @@ def make_config(store: Path, **vmrun: Any) -> CpiConfig:
 
 def config_mapping(store: Path, **vmrun: Any) -> dict[str, Any]:
     """The CPI's config as the job template renders it (``make_config`` parses it; the exe variant writes it)."""
-    return {"cloud": {"properties": {
-        "agent": {"mbus": MBUS, "ntp": ["0.pool.ntp.org"],
-                  "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"}}},
-        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": "vmrun-sim",
-                  "vm_soft_shutdown_max_wait_seconds": 30, **vmrun},
-    }}}
+    return {
+        "cloud": {
+            "properties": {
+                "agent": {
+                    "mbus": MBUS,
+                    "ntp": ["0.pool.ntp.org"],
+                    "blobstore": {
+                        "provider": "local",
+                        "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"},
+                    },
+                },
+                "vmrun": {
+                    "vm_store_path": str(store),
+                    "vmrun_bin_path": "vmrun-sim",
+                    "vm_soft_shutdown_max_wait_seconds": 30,
+                    **vmrun,
+                },
+            }
+        }
+    }
 
 
 def vmx_of(cpi: Cpi, vm: str) -> Vmx:

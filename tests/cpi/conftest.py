@@ -66,11 +66,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "needs_sim(reason): uses simulator-only powers; skipped on a real VMware host, with the reason"
     )
     config.addinivalue_line(
-        "markers", "not_remote(reason): skipped on the ssh host variant (a remote host), the reason naming what covers it there"
+        "markers",
+        "not_remote(reason): skipped on the ssh host variant (a remote host), the reason naming what covers it there",
     )
     config.addinivalue_line(
         "markers",
-        "not_spawned(reason): skipped on the exe host variant (a CPI process per request), the reason naming what covers it there",
+        "not_spawned(reason): skipped on the exe host variant (a CPI process per request),"
+        " the reason naming what covers it there",
     )
 
 
@@ -89,10 +91,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.real_process)
 
 
-REAL_HOST = pytest.param("real", id="real", marks=[
-    pytest.mark.real_vmrun, pytest.mark.real_process,
-    pytest.mark.skipif(RealSettings.from_env() is None, reason=NOT_CONFIGURED),
-])
+REAL_HOST = pytest.param(
+    "real",
+    id="real",
+    marks=[
+        pytest.mark.real_vmrun,
+        pytest.mark.real_process,
+        pytest.mark.skipif(RealSettings.from_env() is None, reason=NOT_CONFIGURED),
+    ],
+)
 
 
 # Not real_process, on purpose: sshd runs vmrun-sim, this process spawns nothing (the

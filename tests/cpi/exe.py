@@ -38,8 +38,14 @@ class CpiProcess:
     never_logged: tuple[str, ...] = field(default=(), repr=False)
 
     def send(self, request: bytes) -> dict[str, Any]:
-        done = subprocess.run([str(EXECUTABLE), str(self.config_path)], input=request, capture_output=True,
-                              env=dict(self.env), timeout=TIMEOUT, check=False)
+        done = subprocess.run(
+            [str(EXECUTABLE), str(self.config_path)],
+            input=request,
+            capture_output=True,
+            env=dict(self.env),
+            timeout=TIMEOUT,
+            check=False,
+        )
         with open(self.log_path, "ab") as log:
             log.write(done.stderr)
         stderr = done.stderr.decode("utf-8", "replace")

@@ -62,13 +62,13 @@ from tests.cpi.client import MBUS_SECRET, Cpi, config_mapping, make_config
 from tests.cpi.exe import EXECUTABLE, VMRUN_SIM, CpiProcess
 from tests.support.sshd import Sshd
 from tests.support.sshsim import remote_vmrun
-from toolkit.clock import FakeClock, SystemClock
 from toolkit.errors import ToolkitError
-from toolkit.runner import LocalRunner, Runner
-from toolkit.vmrun import StopMode, Vmrun
+from toolkit.host.clock import FakeClock, SystemClock
+from toolkit.host.runner import LocalRunner, Runner
+from toolkit.vmware.vmrun import StopMode, Vmrun
 
 if TYPE_CHECKING:
-    from toolkit.sim import SimHost, VmView
+    from vmtk_sim import SimHost, VmView
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,13 @@ class RealSettings:
         vmrun, stemcell = env.get("VMTK_REAL_VMRUN", ""), env.get("VMTK_REAL_STEMCELL", "")
         if not (vmrun and stemcell):
             return None
-        return cls(vmrun=vmrun, stemcell=os.path.expanduser(stemcell),
-                   host_type=env.get("VMTK_REAL_HOST_TYPE") or None,
-                   store=env.get("VMTK_REAL_STORE") or None, network=env.get("VMTK_REAL_NETWORK") or "vmnet8")
+        return cls(
+            vmrun=vmrun,
+            stemcell=os.path.expanduser(stemcell),
+            host_type=env.get("VMTK_REAL_HOST_TYPE") or None,
+            store=env.get("VMTK_REAL_STORE") or None,
+            network=env.get("VMTK_REAL_NETWORK") or "vmnet8",
+        )
 
 
 class SimulatorOnly(AssertionError):
@@ -118,7 +122,7 @@ class RealHost:
 
 def simulated_cpi(tmp_path: Path, clock: Any = None, **vmrun: Any) -> Cpi:
     """A Cpi on a fresh in-process simulator, Tools up the moment a VM starts."""
-    from toolkit.sim import SimHost
+    from vmtk_sim import SimHost
 
     clock = clock or FakeClock()
     host = SimHost(tmp_path / "sim", clock=clock)
@@ -152,7 +156,7 @@ class SshSimHost:
 
 def ssh_cpi(tmp_path: Path, server: Sshd, **vmrun: Any) -> Cpi:
     """A Cpi whose VMware host is a fresh vmrun-sim behind ``server``, on the SystemClock (SSH is real I/O)."""
-    from toolkit.sim import SimHost
+    from vmtk_sim import SimHost
 
     clock = SystemClock()
     sim = SimHost(tmp_path / "sim", clock=clock)
@@ -171,7 +175,7 @@ def exe_installed() -> bool:
 
 def exe_cpi(tmp_path: Path, **vmrun: Any) -> Cpi:
     """A Cpi whose every request is a ``bosh-vmrun-cpi`` process over vmrun-sim processes on a fresh home."""
-    from toolkit.sim import SimHost
+    from vmtk_sim import SimHost
 
     clock = SystemClock()  # the CPI process waits on real time; the test only reads the home
     sim = SimHost(tmp_path / "sim", clock=clock)
@@ -192,8 +196,15 @@ def real_cpi(settings: RealSettings, image: str, store: Path, **vmrun: Any) -> C
     if settings.host_type:
         options["host_type"] = settings.host_type
     config = make_config(store, **{**options, **vmrun})
-    return Cpi(RealHost(), SystemClock(), store, config, network=settings.network,
-               stemcell_image=image, stemcell_props=STEMCELL_PROPS)
+    return Cpi(
+        RealHost(),
+        SystemClock(),
+        store,
+        config,
+        network=settings.network,
+        stemcell_image=image,
+        stemcell_props=STEMCELL_PROPS,
+    )
 
 
 def real_store(settings: RealSettings, tmp_path: Path) -> Path:
@@ -204,7 +215,7 @@ def real_store(settings: RealSettings, tmp_path: Path) -> Path:
 
 def stemcell_image(path: str, workdir: Path) -> str:
     """The ``image`` to import: ``path`` itself, or unpacked once from a full stemcell tarball."""
-    from toolkit import archive, stemcell
+    from toolkit.formats import archive, stemcell
 
     if stemcell.tarball_manifest(path) is None:
         return path
@@ -235,4 +246,3 @@ def _quietly(action: Callable[..., None], *args: Any) -> None:
         action(*args)
     except ToolkitError:
         log.warning("teardown: %s%r failed", getattr(action, "__name__", action), args, exc_info=True)
-

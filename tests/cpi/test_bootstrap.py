@@ -10,15 +10,26 @@ pytestmark = pytest.mark.real_process  # guest programs really run (sandboxed) i
 
 
 def bootstrap(script: str, **extra: object) -> dict:
-    return {"disk": 256, "bootstrap": {
-        "script_content": script, "script_path": "/tmp/bootstrap.sh", "interpreter_path": "/bin/sh",
-        "username": "vcap", "password": "c1oudc0w", "ready_process_name": "bosh-agent",
-        "min_wait_seconds": 1, "max_wait_seconds": 60, **extra,
-    }}
+    return {
+        "disk": 256,
+        "bootstrap": {
+            "script_content": script,
+            "script_path": "/tmp/bootstrap.sh",
+            "interpreter_path": "/bin/sh",
+            "username": "vcap",
+            "password": "c1oudc0w",
+            "ready_process_name": "bosh-agent",
+            "min_wait_seconds": 1,
+            "max_wait_seconds": 60,
+            **extra,
+        },
+    }
 
 
 def test_bootstrap_output_goes_to_the_log_and_the_vm_keeps_running(cpi: Cpi) -> None:
-    response = cpi.raw("create_vm", "agent-1", cpi.new_stemcell(), bootstrap("echo prepared-$((6*7))\n"), MANUAL, [], {})
+    response = cpi.raw(
+        "create_vm", "agent-1", cpi.new_stemcell(), bootstrap("echo prepared-$((6*7))\n"), MANUAL, [], {}
+    )
     assert response["error"] is None, response
     assert "prepared-42" in response["log"]
     assert "c1oudc0w" not in response["log"]

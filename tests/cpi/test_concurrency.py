@@ -5,10 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.cpi.conftest import MANUAL
-from toolkit import devices
-from toolkit.clock import SystemClock
-from toolkit.sim import AgentStatus
-from toolkit.vmx import Vmx
+from toolkit.host.clock import SystemClock
+from toolkit.vmware import devices
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import AgentStatus
 
 
 def test_eight_parallel_create_vm_from_one_stemcell(make_cpi) -> None:  # type: ignore[no-untyped-def]
@@ -25,7 +25,7 @@ def test_eight_parallel_create_vm_from_one_stemcell(make_cpi) -> None:  # type: 
     assert len(set(cids)) == 8
     macs = [networks["default"]["mac"] for _, networks in results]
     assert len(set(macs)) == 8
-    for cid, mac in zip(cids, macs):
+    for cid, mac in zip(cids, macs, strict=True):
         vmx = Vmx.parse(cpi.vmx(cid).read_bytes())
         assert devices.nics(vmx)[0].mac.lower() == mac
         assert cpi.host.vm(str(cpi.vmx(cid))).agent.status is AgentStatus.RUNNING

@@ -18,10 +18,18 @@ SECRET = "mbus-Secret-7f3a"
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "cpi.json"
-    path.write_text(json.dumps({"cloud": {"properties": {
-        "agent": {"mbus": f"https://mbus:{SECRET}@0.0.0.0:6868"},
-        "vmrun": {"vm_store_path": str(tmp_path / "store"), "vmrun_bin_path": "vmrun-sim"},
-    }}}))
+    path.write_text(
+        json.dumps(
+            {
+                "cloud": {
+                    "properties": {
+                        "agent": {"mbus": f"https://mbus:{SECRET}@0.0.0.0:6868"},
+                        "vmrun": {"vm_store_path": str(tmp_path / "store"), "vmrun_bin_path": "vmrun-sim"},
+                    }
+                }
+            }
+        )
+    )
     return path
 
 
@@ -69,9 +77,10 @@ def test_info_loads_no_driver_and_starts_no_program(config: Path, tunnel: bool) 
         config.write_text(json.dumps(raw))
     probe = (
         "import sys, io, runpy; sys.argv = ['cpi', %r]; "
-        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"method\":\"info\",\"arguments\":[]}')); "
+        'sys.stdin = io.TextIOWrapper(io.BytesIO(b\'{"method":"info","arguments":[]}\')); '
         "from cpi.__main__ import main; main(); "
-        "heavy = [m for m in ('pycdlib', 'yaml', 'paramiko', 'toolkit.vmrun', 'toolkit.runner', 'subprocess') if m in sys.modules]; "
+        "heavy = [m for m in ('pycdlib', 'yaml', 'paramiko', 'toolkit.vmware.vmrun', 'toolkit.host.runner',"
+        " 'subprocess') if m in sys.modules]; "
         "print(heavy, file=sys.stderr)"
     ).replace("%r", repr(str(config)))
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60, check=False)
@@ -81,17 +90,28 @@ def test_info_loads_no_driver_and_starts_no_program(config: Path, tunnel: bool) 
 
 def test_lifecycle_through_the_executable_against_vmrun_sim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.cpi.conftest import ENV, MANUAL, STEMCELL_CDROM
-    from toolkit.sim import SimHost
+    from vmtk_sim import SimHost
 
     home = tmp_path / "sim"
     SimHost(home).configure(boot_delay=0)
     monkeypatch.setenv("VMRUN_SIM_HOME", str(home))
     store = tmp_path / "store"
     config = tmp_path / "cpi.json"
-    config.write_text(json.dumps({"cloud": {"properties": {
-        "agent": {"mbus": f"https://mbus:{SECRET}@0.0.0.0:6868"},
-        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": str(EXECUTABLE.with_name("vmrun-sim"))},
-    }}}))
+    config.write_text(
+        json.dumps(
+            {
+                "cloud": {
+                    "properties": {
+                        "agent": {"mbus": f"https://mbus:{SECRET}@0.0.0.0:6868"},
+                        "vmrun": {
+                            "vm_store_path": str(store),
+                            "vmrun_bin_path": str(EXECUTABLE.with_name("vmrun-sim")),
+                        },
+                    }
+                }
+            }
+        )
+    )
     stemcell = "5a5a5a5a-0000-4000-8000-000000000001"
     template = SimHost(home).make_vm(str(store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx"))
     with open(template, "a", encoding="utf-8") as handle:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from tests.cpi.conftest import MANUAL, Cpi
-from toolkit.sim import AgentStatus, Power
-from toolkit.vmx import Vmx
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import AgentStatus, Power
 
 
 def test_soft_stop_that_hangs_falls_back_to_hard_within_the_wait(cpi: Cpi) -> None:

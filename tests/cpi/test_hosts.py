@@ -42,7 +42,9 @@ LIFECYCLE = ("tests/cpi/test_lifecycle.py",)
 BOTH_MODULES = (*LIFECYCLE, "tests/cpi/test_lifecycle_disks.py")
 
 
-def lifecycle(*args: str, env: dict[str, str], modules: tuple[str, ...] = LIFECYCLE) -> subprocess.CompletedProcess[str]:
+def lifecycle(
+    *args: str, env: dict[str, str], modules: tuple[str, ...] = LIFECYCLE
+) -> subprocess.CompletedProcess[str]:
     """pytest on the lifecycle module(s) in a child process, with exactly ``env``'s VMTK_REAL_* settings."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("VMTK_REAL_", "PYTEST_"))}
     argv = [sys.executable, "-m", "pytest", *modules, "-p", "no:cacheprovider", "-rs", *args]
@@ -56,8 +58,9 @@ def test_without_the_environment_the_real_variant_is_reported_skipped() -> None:
     assert "test_v1_shapes_cid_only_and_no_hint[real]" in collected.stdout
     assert "test_v1_shapes_cid_only_and_no_hint[ssh]" in collected.stdout
     assert "test_v1_shapes_cid_only_and_no_hint[exe]" in collected.stdout
-    ran = lifecycle("-q", "-k", f"test_v1_shapes and {NOT_SSH}",
-                    env={"VMTK_REAL_VMRUN": str(VMRUN_SIM)})  # one of two is not enough
+    ran = lifecycle(
+        "-q", "-k", f"test_v1_shapes and {NOT_SSH}", env={"VMTK_REAL_VMRUN": str(VMRUN_SIM)}
+    )  # one of two is not enough
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "1 passed, 1 skipped" in ran.stdout and "SKIPPED [1] " in ran.stdout
     assert NOT_CONFIGURED in ran.stdout
@@ -67,15 +70,24 @@ def test_without_the_environment_the_real_variant_is_reported_skipped() -> None:
 @pytest.mark.skipif(not VMRUN_SIM.exists() or not TARBALL.exists(), reason="needs vmrun-sim and the fixture stemcell")
 def test_configured_real_variant_runs_skips_needs_sim_and_leaves_nothing(tmp_path: Path) -> None:
     home, store = tmp_path / "home", tmp_path / "store"
-    env = {"VMTK_REAL_VMRUN": str(VMRUN_SIM), "VMTK_REAL_STEMCELL": str(TARBALL),
-           "VMTK_REAL_STORE": str(store), "VMRUN_SIM_HOME": str(home)}
+    env = {
+        "VMTK_REAL_VMRUN": str(VMRUN_SIM),
+        "VMTK_REAL_STEMCELL": str(TARBALL),
+        "VMTK_REAL_STORE": str(store),
+        "VMRUN_SIM_HOME": str(home),
+    }
     ran = lifecycle("-q", "-k", f"({CHEAP}) and {NOT_SSH}", env=env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "5 passed, 1 skipped" in ran.stdout, ran.stdout
     assert "simulator only: counts vmrun runs" in ran.stdout
     assert list(store.iterdir()) == []  # each test's store went with its VMs
-    listed = subprocess.run([str(VMRUN_SIM), "list"], env={**os.environ, "VMRUN_SIM_HOME": str(home)},
-                            capture_output=True, text=True, check=True)
+    listed = subprocess.run(
+        [str(VMRUN_SIM), "list"],
+        env={**os.environ, "VMRUN_SIM_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert listed.stdout.splitlines()[0] == "Total running VMs: 0"
 
 
@@ -109,10 +121,12 @@ def test_stdout_must_be_exactly_one_json_object_on_one_line() -> None:
 
 
 def test_methods_answered_are_read_from_the_dispatchers_lines_without_failures() -> None:
-    log = ("2026-11-25 10:00:00,000 INFO 7 cpi.dispatch: has_vm request_id=cpi-1 api_version=2\n"
-           "2026-11-25 10:00:01,000 INFO 8 cpi.dispatch: delete_vm request_id=cpi-1 api_version=2\n"
-           "2026-11-25 10:00:01,000 ERROR 8 cpi.dispatch: delete_vm failed: VM 'x' not found (Bosh::Clouds::VMNotFound)\n"
-           "2026-11-25 10:00:02,000 INFO 9 cpi.dispatch: info request_id= api_version=1\n")
+    log = (
+        "2026-11-25 10:00:00,000 INFO 7 cpi.dispatch: has_vm request_id=cpi-1 api_version=2\n"
+        "2026-11-25 10:00:01,000 INFO 8 cpi.dispatch: delete_vm request_id=cpi-1 api_version=2\n"
+        "2026-11-25 10:00:01,000 ERROR 8 cpi.dispatch: delete_vm failed: VM 'x' not found (Bosh::Clouds::VMNotFound)\n"
+        "2026-11-25 10:00:02,000 INFO 9 cpi.dispatch: info request_id= api_version=1\n"
+    )
     assert methods_answered(log) == {"has_vm", "info"}
 
 
@@ -141,14 +155,21 @@ def test_real_settings_need_both_vmrun_and_a_stemcell() -> None:
     assert RealSettings.from_env({"VMTK_REAL_VMRUN": "/usr/bin/vmrun"}) is None
     assert RealSettings.from_env({"VMTK_REAL_STEMCELL": "/s.tgz"}) is None
     settings = RealSettings.from_env({"VMTK_REAL_VMRUN": "/usr/bin/vmrun", "VMTK_REAL_STEMCELL": "/s.tgz"})
-    assert settings == RealSettings(vmrun="/usr/bin/vmrun", stemcell="/s.tgz", host_type=None, store=None, network="vmnet8")
+    assert settings == RealSettings(
+        vmrun="/usr/bin/vmrun", stemcell="/s.tgz", host_type=None, store=None, network="vmnet8"
+    )
 
 
 def test_real_settings_optional_values() -> None:
-    settings = RealSettings.from_env({
-        "VMTK_REAL_VMRUN": "/v", "VMTK_REAL_STEMCELL": "/s", "VMTK_REAL_HOST_TYPE": "fusion",
-        "VMTK_REAL_STORE": "/vms", "VMTK_REAL_NETWORK": "vmnet2",
-    })
+    settings = RealSettings.from_env(
+        {
+            "VMTK_REAL_VMRUN": "/v",
+            "VMTK_REAL_STEMCELL": "/s",
+            "VMTK_REAL_HOST_TYPE": "fusion",
+            "VMTK_REAL_STORE": "/vms",
+            "VMTK_REAL_NETWORK": "vmnet2",
+        }
+    )
     assert settings is not None
     assert (settings.host_type, settings.store, settings.network) == ("fusion", "/vms", "vmnet2")
 

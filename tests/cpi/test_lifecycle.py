@@ -39,14 +39,19 @@ from pathlib import Path
 import pytest
 
 from tests.cpi.client import ENV, MBUS, Cpi, iso_settings, vmx_of
-from toolkit import devices
-from toolkit.sim import AgentStatus, Power
-from toolkit.vmx import Vmx
+from toolkit.vmware import devices
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import AgentStatus, Power
 
 FIXTURE_IMAGE = Path(__file__).resolve().parents[2] / "fixtures" / "stemcell" / "image"
 TWO_NETWORKS = {
-    "private": {"type": "manual", "ip": "10.0.0.5", "netmask": "255.255.255.0", "gateway": "10.0.0.1",
-                "cloud_properties": {"name": "vmnet1", "type": "hostonly"}},
+    "private": {
+        "type": "manual",
+        "ip": "10.0.0.5",
+        "netmask": "255.255.255.0",
+        "gateway": "10.0.0.1",
+        "cloud_properties": {"name": "vmnet1", "type": "hostonly"},
+    },
     "outbound": {"type": "dynamic", "default": ["dns", "gateway"], "cloud_properties": {"type": "nat"}},
 }
 
@@ -158,13 +163,14 @@ def test_two_networks_get_distinct_lowercase_macs_matching_the_vmx(cpi: Cpi) -> 
     assert [n.connection_type.value for n in nics] == ["hostonly", "nat"]
     macs = [networks[name]["mac"] for name in ("private", "outbound")]
     assert macs == [n.mac.lower() for n in nics] and len(set(macs)) == 2 and all(m == m.lower() for m in macs)
-    assert {k: v["mac"] for k, v in iso_settings(cpi, vm)["networks"].items()} == dict(zip(("private", "outbound"), macs))
+    assert {k: v["mac"] for k, v in iso_settings(cpi, vm)["networks"].items()} == dict(
+        zip(("private", "outbound"), macs, strict=True)
+    )
     assert cpi.is_running(vm)
 
 
 @pytest.mark.not_remote(
-    "the agent reads the files "
-    "test_two_networks_get_distinct_lowercase_macs_matching_the_vmx checks over SSH"
+    "the agent reads the files test_two_networks_get_distinct_lowercase_macs_matching_the_vmx checks over SSH"
 )
 @pytest.mark.not_spawned(
     "the agent reads the files "
@@ -228,12 +234,18 @@ def test_bad_network_is_refused_before_any_vmrun_run(cpi: Cpi) -> None:
     [
         ("start", "Error: The operation was canceled", True),
         pytest.param("clone", "Error: This VM is in use.", True, marks=[ROLLBACK_ELSEWHERE, ROLLBACK_SPAWNED]),
-        pytest.param("start", "Error: Cannot open VM: x, The virtual machine cannot be found", False,
-                     marks=[ROLLBACK_ELSEWHERE, ROLLBACK_SPAWNED]),
+        pytest.param(
+            "start",
+            "Error: Cannot open VM: x, The virtual machine cannot be found",
+            False,
+            marks=[ROLLBACK_ELSEWHERE, ROLLBACK_SPAWNED],
+        ),
     ],
 )
 @pytest.mark.needs_sim("injects vmrun faults")
-def test_create_vm_rolls_back_on_a_host_failure_and_a_retry_succeeds(cpi: Cpi, verb: str, output: str, retry: bool) -> None:
+def test_create_vm_rolls_back_on_a_host_failure_and_a_retry_succeeds(
+    cpi: Cpi, verb: str, output: str, retry: bool
+) -> None:
     stemcell = cpi.new_stemcell()
     cpi.host.configure(faults=[{"verb": verb, "nth": 1, "output": output}])
     error = cpi.error("create_vm", "agent-1", stemcell, {"disk": 512}, cpi.manual(), [], ENV)
@@ -255,7 +267,10 @@ def test_delete_stemcell_keeps_the_template_until_its_last_clone_goes(cpi: Cpi) 
     template = cpi.store / f"cs-{stemcell}"
     cpi("delete_stemcell", stemcell)
     assert (template / f"cs-{stemcell}.vmx").exists() and (template / "deleted").exists()
-    assert cpi.error("create_vm", "agent-3", stemcell, {}, cpi.manual(), [], {})["type"] == "Bosh::Clouds::VMCreationFailed"
+    assert (
+        cpi.error("create_vm", "agent-3", stemcell, {}, cpi.manual(), [], {})["type"]
+        == "Bosh::Clouds::VMCreationFailed"
+    )
     cpi("delete_vm", first)
     assert template.exists()
     cpi("reboot_vm", second)  # the remaining clone still works
@@ -268,7 +283,9 @@ DIRECTOR = {"instance_group": "director", "deployment": "bosh", "index": "0", "n
 
 
 @pytest.mark.not_remote(f"a .vmx edit; cold edits run over SSH in {CREATE_ENV_COUNTED}")
-@pytest.mark.not_spawned(f"a .vmx edit; set_vm_metadata and cold edits run through the executable in {CREATE_ENV_COUNTED}")
+@pytest.mark.not_spawned(
+    f"a .vmx edit; set_vm_metadata and cold edits run through the executable in {CREATE_ENV_COUNTED}"
+)
 def test_human_readable_name_applied_at_the_next_cold_edit(make_cpi: Callable[..., Cpi]) -> None:
     cpi = make_cpi(enable_human_readable_name=True)
     vm, _ = cpi.create_vm(cpi.new_stemcell())
@@ -319,13 +336,9 @@ def test_create_vm_result_carries_the_input_networks(cpi: Cpi) -> None:
     assert networks == expected
 
 
-@pytest.mark.not_remote(
-    "a .vmx edit; test_create_vm_v2_configures_the_clone_and_the_settings_cd "
-    "clones over SSH"
-)
+@pytest.mark.not_remote("a .vmx edit; test_create_vm_v2_configures_the_clone_and_the_settings_cd clones over SSH")
 @pytest.mark.not_spawned(
-    "a .vmx edit; test_create_vm_v2_configures_the_clone_and_the_settings_cd "
-    "clones through the executable"
+    "a .vmx edit; test_create_vm_v2_configures_the_clone_and_the_settings_cd clones through the executable"
 )
 @pytest.mark.needs_sim("edits a template made by make_vm and reads the guest agent's state")
 def test_template_without_cdrom_gets_one_on_ide1(cpi: Cpi) -> None:

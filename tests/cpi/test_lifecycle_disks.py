@@ -20,7 +20,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.cpi.client import ENV, Cpi, iso_settings, vmx_of
-from toolkit import devices, vmdk
+from toolkit.formats import vmdk
+from toolkit.vmware import devices
 
 
 @pytest.fixture
@@ -28,13 +29,9 @@ def cpi(make_host_cpi: Callable[..., Cpi]) -> Cpi:
     return make_host_cpi()
 
 
-@pytest.mark.not_remote(
-    "hints are chosen above the runner; test_attach_twice_returns_the_same_hint "
-    "attaches over SSH"
-)
+@pytest.mark.not_remote("hints are chosen above the runner; test_attach_twice_returns_the_same_hint attaches over SSH")
 @pytest.mark.not_spawned(
-    "hints are chosen inside the CPI; test_attach_twice_returns_the_same_hint "
-    "attaches through the executable"
+    "hints are chosen inside the CPI; test_attach_twice_returns_the_same_hint attaches through the executable"
 )
 def test_without_ephemeral_disk_hints_still_start_at_2(cpi: Cpi) -> None:
     vm, _ = cpi.create_vm(cpi.new_stemcell(), props={"cpu": 1, "ram": 1024})
@@ -67,8 +64,7 @@ def test_attach_twice_runs_nothing_the_second_time(cpi: Cpi) -> None:
 
 
 @pytest.mark.not_remote(
-    "attach, detach and get_disks run over SSH in "
-    "test_attach_twice_returns_the_same_hint and the create-env sequence"
+    "attach, detach and get_disks run over SSH in test_attach_twice_returns_the_same_hint and the create-env sequence"
 )
 @pytest.mark.not_spawned(
     "attach, detach and get_disks run through the executable in "

@@ -114,8 +114,15 @@ def foreign_file(live: Live) -> Orphan:
 
 
 DAMAGES: list[Callable[[Live], Orphan]] = [
-    half_created_vm, half_imported_stemcell, temp_file_in_vm, temp_file_of_a_disk_record,
-    record_without_disk, disk_without_record, stale_lock, vmware_lock_of_a_gone_disk, foreign_file,
+    half_created_vm,
+    half_imported_stemcell,
+    temp_file_in_vm,
+    temp_file_of_a_disk_record,
+    record_without_disk,
+    disk_without_record,
+    stale_lock,
+    vmware_lock_of_a_gone_disk,
+    foreign_file,
 ]
 
 
@@ -136,7 +143,8 @@ def test_each_kind_of_damage_is_found_and_removed_alone(live: Live, damage: Call
     assert find_orphans(live.store) == []
     after = tree(live.root)
     assert {k: v for k, v in before.items() if not k.startswith(".locks")} == {
-        k: v for k, v in after.items() if not k.startswith(".locks")}
+        k: v for k, v in after.items() if not k.startswith(".locks")
+    }
 
 
 def test_the_store_still_works_after_collecting(live: Live) -> None:

@@ -28,7 +28,7 @@ from tests.cpi.hosts import ssh_cpi
 from tests.support.sshd import Sshd
 
 if TYPE_CHECKING:
-    from toolkit.ssh import SshRunner
+    from toolkit.host.ssh.runner import SshRunner
 
 pytestmark = pytest.mark.real_process  # sshd and vmrun-sim are real programs
 
@@ -152,7 +152,10 @@ def test_nothing_of_an_image_whose_import_holds_its_lock_is_touched(cached: Cach
     staging = staging_leftover(cached, Path(unused.path).name)
     found = find_orphans(cached.store)
     assert found == [unused, staging]
-    with ssh_store(cached.cpi) as importer, importer.lock(lock_name(Path(unused.path).name)):  # as ImageCache.make_template holds it
+    with (
+        ssh_store(cached.cpi) as importer,
+        importer.lock(lock_name(Path(unused.path).name)),
+    ):  # as ImageCache.make_template holds it
         assert find_orphans(cached.store) == []
         assert [remove_orphan(cached.store, orphan) for orphan in found] == [False, False]
     assert Path(unused.path).is_dir() and Path(staging.path).is_dir()

@@ -20,9 +20,15 @@ from toolkit import errors as tk
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 KNOWN_TYPES = {
-    "Bosh::Clouds::CpiError", "Bosh::Clouds::NotSupported", "Bosh::Clouds::NotImplemented",
-    "Bosh::Clouds::CloudError", "Bosh::Clouds::VMNotFound", "Bosh::Clouds::NetworkNotFound",
-    "Bosh::Clouds::NoDiskSpace", "Bosh::Clouds::DiskNotAttached", "Bosh::Clouds::DiskNotFound",
+    "Bosh::Clouds::CpiError",
+    "Bosh::Clouds::NotSupported",
+    "Bosh::Clouds::NotImplemented",
+    "Bosh::Clouds::CloudError",
+    "Bosh::Clouds::VMNotFound",
+    "Bosh::Clouds::NetworkNotFound",
+    "Bosh::Clouds::NoDiskSpace",
+    "Bosh::Clouds::DiskNotAttached",
+    "Bosh::Clouds::DiskNotFound",
     "Bosh::Clouds::VMCreationFailed",
 }
 
@@ -95,7 +101,9 @@ def test_an_unknown_method_name_is_shown_whole_up_to_80_characters_then_cut(name
 
 def test_log_lines_say_when_how_bad_and_which_module() -> None:
     first = answer({"method": "no_such_method", "arguments": []})["log"].splitlines()[0]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO cpi\.dispatch: no_such_method request_id=.*", first), first
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO cpi\.dispatch: no_such_method request_id=.*", first
+    ), first
 
 
 def test_a_failure_puts_its_cause_chain_in_the_response_log_and_its_traceback_only_on_stderr(
@@ -117,7 +125,9 @@ def test_a_failure_puts_its_cause_chain_in_the_response_log_and_its_traceback_on
 
 
 def test_unknown_method_is_not_implemented_and_configure_networks_not_supported() -> None:
-    assert_error(answer({"method": "create_network", "arguments": []}), "Bosh::Clouds::NotImplemented", "create_network")
+    assert_error(
+        answer({"method": "create_network", "arguments": []}), "Bosh::Clouds::NotImplemented", "create_network"
+    )
     # NotSupported makes the Director recreate the VM instead (contract §2.20).
     assert_error(answer({"method": "configure_networks", "arguments": ["vm", {}]}), "Bosh::Clouds::NotSupported")
 
@@ -150,17 +160,26 @@ def test_response_of_an_error_has_null_result() -> None:
     failure = errors.DiskNotAttached("Disk 'd' is not attached to VM 'v'")
     assert Response(result="ignored", error=failure).to_dict() == {
         "result": None,
-        "error": {"type": "Bosh::Clouds::DiskNotAttached", "message": "Disk 'd' is not attached to VM 'v'", "ok_to_retry": True},
+        "error": {
+            "type": "Bosh::Clouds::DiskNotAttached",
+            "message": "Disk 'd' is not attached to VM 'v'",
+            "ok_to_retry": True,
+        },
         "log": "",
     }
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.one_of(st.binary(max_size=200), st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-).map(lambda v: json.dumps(v).encode())))
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+            max_leaves=12,
+        ).map(lambda v: json.dumps(v).encode()),
+    )
+)
 def test_any_input_yields_exactly_one_well_formed_response(raw: bytes) -> None:
     response = dispatch(raw, no_cloud).to_dict()
     json.loads(json.dumps(response))
@@ -194,7 +213,9 @@ def test_every_error_maps_to_a_type_the_director_knows(exc: Exception, bosh_type
 def raise_chain() -> None:
     try:
         try:
-            raise tk.VmrunError("Error: The operation was canceled", verb="start", argv=("vmrun", "start", "/s/vm-1.vmx"), exit_code=255)
+            raise tk.VmrunError(
+                "Error: The operation was canceled", verb="start", argv=("vmrun", "start", "/s/vm-1.vmx"), exit_code=255
+            )
         except tk.VmrunError as exc:
             raise errors.CloudError("Starting '/s/vm-1.vmx'") from exc
     except errors.CloudError as exc:
@@ -206,7 +227,9 @@ def test_chain_renders_as_one_line_and_outermost_specific_type_wins() -> None:
         raise_chain()
     failure = errors.translate(caught.value)
     assert failure.bosh_type == "Bosh::Clouds::VMCreationFailed" and failure.ok_to_retry is True
-    assert failure.message.startswith("Creating VM for agent 'a1': Starting '/s/vm-1.vmx': Error: The operation was canceled")
+    assert failure.message.startswith(
+        "Creating VM for agent 'a1': Starting '/s/vm-1.vmx': Error: The operation was canceled"
+    )
     assert "\n" not in failure.message and "Exit code: 255" in failure.message
 
 
@@ -266,15 +289,31 @@ def test_reference_config_loads_with_defaults() -> None:
 
 
 def test_config_lists_every_problem_at_once() -> None:
-    raw = {"cloud": {"properties": {"agent": {"ntp": "x"}, "vmrun": {
-        "vmrun_bin_path": 3, "vm_start_max_wait_seconds": -1, "enable_human_readable_name": "yes",
-        "ssh_tunnel": {"host": "h", "port": "x"},
-    }}}}
+    raw = {
+        "cloud": {
+            "properties": {
+                "agent": {"ntp": "x"},
+                "vmrun": {
+                    "vmrun_bin_path": 3,
+                    "vm_start_max_wait_seconds": -1,
+                    "enable_human_readable_name": "yes",
+                    "ssh_tunnel": {"host": "h", "port": "x"},
+                },
+            }
+        }
+    }
     with pytest.raises(tk.ConfigError) as caught:
         CpiConfig.from_mapping(raw)
     text = str(caught.value)
-    for fragment in ("vm_store_path is required", "vmrun_bin_path must be a string", "vm_start_max_wait_seconds",
-                     "enable_human_readable_name", "agent.mbus is required", "agent.ntp", "ssh_tunnel"):
+    for fragment in (
+        "vm_store_path is required",
+        "vmrun_bin_path must be a string",
+        "vm_start_max_wait_seconds",
+        "enable_human_readable_name",
+        "agent.mbus is required",
+        "agent.ntp",
+        "ssh_tunnel",
+    ):
         assert fragment in text, fragment
 
 
@@ -291,8 +330,10 @@ def test_a_config_number_that_is_not_finite_is_refused(number: str) -> None:
 @pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
 def test_a_request_number_that_is_not_finite_is_a_cpi_error_before_any_work(number: str) -> None:
     # bootstrap.max_wait_seconds: NaN used to pass validation and make create_vm wait for ever.
-    raw = ('{"method": "create_vm", "arguments": ["a", "s", {"bootstrap": {"max_wait_seconds": %s}}, {}, [], {}],'
-           ' "context": {}}' % number)
+    raw = (
+        '{"method": "create_vm", "arguments": ["a", "s", {"bootstrap": {"max_wait_seconds": NUMBER}}, {}, [], {}],'
+        ' "context": {}}'.replace("NUMBER", number)
+    )
     assert_error(answer(raw), "Bosh::Clouds::CpiError", "Must provide valid JSON payload")
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.cpi.conftest import Cpi
-from toolkit.clock import FakeClock
-from toolkit.sim import Power
-from toolkit.vmrun import StopMode, Vmrun
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.vmrun import StopMode, Vmrun
+from vmtk_sim import Power
 
 OUTPUTS = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "vmrun"
 CANNOT_READ = (OUTPUTS / "cannot-read-config.txt").read_text(encoding="utf-8").strip()
@@ -155,8 +155,15 @@ def test_a_full_lifecycle_leaves_no_lock_file(cpi: Cpi) -> None:
 def test_calls_on_unknown_cids_leave_no_lock_file_and_keep_live_ones(cpi: Cpi) -> None:
     vm, disk = _vm_and_disk(cpi, attached=False)
     kept = _lock_files(cpi)
-    for method, args in {"delete_vm": (UNKNOWN,), "reboot_vm": (UNKNOWN,), "attach_disk": (vm, UNKNOWN),
-                         "detach_disk": (UNKNOWN, disk), "delete_disk": (UNKNOWN,), "resize_disk": (UNKNOWN, 9),
-                         "update_disk": (UNKNOWN, 9, {}), "delete_stemcell": (UNKNOWN,)}.items():
+    for method, args in {
+        "delete_vm": (UNKNOWN,),
+        "reboot_vm": (UNKNOWN,),
+        "attach_disk": (vm, UNKNOWN),
+        "detach_disk": (UNKNOWN, disk),
+        "delete_disk": (UNKNOWN,),
+        "resize_disk": (UNKNOWN, 9),
+        "update_disk": (UNKNOWN, 9, {}),
+        "delete_stemcell": (UNKNOWN,),
+    }.items():
         cpi.raw(method, *args)
     assert _lock_files(cpi) == kept and f"vm-{vm}.lock" in kept  # the live VM's lock is kept

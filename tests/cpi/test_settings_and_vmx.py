@@ -10,8 +10,8 @@ from cpi import agent_env, vmx_edit
 from cpi.config import AgentOptions
 from cpi.macs import MAC_SPACE, format_mac
 from toolkit.errors import DiskError
-from toolkit.sim.makevm import vmx_text
-from toolkit.vmx import Vmx
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim.makevm import vmx_text
 
 AGENT = AgentOptions("nats://u:p@10.0.0.6:4222", ("pool.ntp.org",))
 cids = st.uuids().map(str)
@@ -19,7 +19,9 @@ cids = st.uuids().map(str)
 
 def settings() -> dict:
     networks = agent_env.with_macs({"a": {"type": "manual"}, "v": {"type": "vip"}}, {"a": "00:50:56:0A:0B:0C"})
-    return agent_env.for_vm(agent_id="ag", vm_cid="vm", networks=networks, env={"bosh": {}}, agent=AGENT, ephemeral=False)
+    return agent_env.for_vm(
+        agent_id="ag", vm_cid="vm", networks=networks, env={"bosh": {}}, agent=AGENT, ephemeral=False
+    )
 
 
 def test_settings_shape_the_agent_decodes() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cpi.conftest import MANUAL, Cpi
-from toolkit.sim import AgentStatus
+from vmtk_sim import AgentStatus
 
 IMAGE = Path(__file__).resolve().parents[2] / "fixtures" / "stemcell" / "image"
 STEMCELL_PROPS = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": "0.0.1", "disk": 5120}
@@ -15,7 +15,7 @@ STEMCELL_PROPS = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": 
 
 @pytest.fixture
 def image() -> Path:
-    pytest.importorskip("toolkit.stemcell")
+    pytest.importorskip("toolkit.formats.stemcell")
     if not IMAGE.exists():
         pytest.skip("fixtures/stemcell/image not generated yet")
     return IMAGE

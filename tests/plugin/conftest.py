@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
+import toolkit.formats.stemcell  # noqa: F401
+
 # pytester's in-process runs forget the modules first imported inside them; a module
 # imported again in a later run would hold a second copy of each enum (``is`` fails).
 # Everything the plugin loads lazily is therefore imported here, once.
-import toolkit.harness
-import toolkit.harness_sim
-import toolkit.pytest_plugin as vmtk_plugin
-import toolkit.stemcell  # noqa: F401
-from toolkit.sim import sandbox
+import vmtk_harness.harness  # noqa: F401
+import vmtk_harness.pytest_plugin as vmtk_plugin
+import vmtk_harness.sim  # noqa: F401
+from vmtk_sim import sandbox
 
 needs_sandbox = pytest.mark.skipif(sandbox.unavailable() is not None, reason=f"no sandbox: {sandbox.unavailable()}")
 
@@ -28,8 +29,8 @@ def entry_point_installed() -> bool:
 
 
 def plugin_args() -> tuple[str, ...]:
-    """``-p toolkit.pytest_plugin`` unless the entry point loads it (pytest refuses it twice)."""
-    return () if entry_point_installed() else ("-p", "toolkit.pytest_plugin")
+    """``-p vmtk_harness.pytest_plugin`` unless the entry point loads it (pytest refuses it twice)."""
+    return () if entry_point_installed() else ("-p", "vmtk_harness.pytest_plugin")
 
 
 def run_inline(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

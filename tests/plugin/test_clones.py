@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.clock import FakeClock
-from toolkit.harness_clones import MARKER_SUFFIX, CloneStore, Owner
-from toolkit.sim import Power, SimHost
-from toolkit.vmrun import HostType, Vmrun
-from toolkit.vmx import Vmx
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.vmrun import HostType, Vmrun
+from toolkit.vmware.vmx import Vmx
+from vmtk_harness.clones import MARKER_SUFFIX, CloneStore, Owner
+from vmtk_sim import Power, SimHost
 
 SNAPSHOT = "base"
 
@@ -93,8 +93,12 @@ def test_destroy_copes_with_a_clone_that_was_never_made(store: CloneStore) -> No
 def test_sweep_removes_only_clones_of_dead_owners_on_this_machine(
     store: CloneStore, template: str, vmrun: Vmrun
 ) -> None:
-    names = {"dead": Owner.current(FakeClock()), "alive": Owner.current(FakeClock()),
-             "foreign": Owner("elsewhere.example", 1, 0.0), "kept": None}  # fmt: skip
+    names = {
+        "dead": Owner.current(FakeClock()),
+        "alive": Owner.current(FakeClock()),
+        "foreign": Owner("elsewhere.example", 1, 0.0),
+        "kept": None,
+    }
     names["dead"] = Owner(names["dead"].host, dead_pid(), 0.0)
     for name in names:
         store.create(template, name, snapshot=SNAPSHOT)

@@ -18,8 +18,19 @@ EXAMPLE = REPO / "docs" / "examples" / "test_guest_example.py"
 @pytest.mark.real_process
 def test_the_example_passes_under_two_xdist_workers_and_leaves_no_vm(tmp_path: Path) -> None:
     basetemp = tmp_path / "run"
-    argv = [sys.executable, "-m", "pytest", *plugin_args(), str(EXAMPLE), "-n", "2", "-q",
-            "-p", "no:cacheprovider", f"--basetemp={basetemp}"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *plugin_args(),
+        str(EXAMPLE),
+        "-n",
+        "2",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--basetemp={basetemp}",
+    ]
 
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.plugin.conftest import needs_sandbox
 from toolkit.errors import GuestCommandError, GuestFileNotFoundError, WaitTimeout
-from toolkit.harness import LabVm
+from vmtk_harness.harness import LabVm
 
 pytestmark = [pytest.mark.real_process, needs_sandbox]
 

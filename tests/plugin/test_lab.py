@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.plugin.conftest import clone_dirs, needs_sandbox
-from toolkit.clock import FakeClock
 from toolkit.errors import ConfigError, GuestCommandError
-from toolkit.harness import Lab, LabConfig, VmSpec
-from toolkit.harness_template import BASE_SNAPSHOT
-from toolkit.sim import Power
-from toolkit.vmx import Vmx
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.vmx import Vmx
+from vmtk_harness.harness import Lab, LabConfig, VmSpec
+from vmtk_harness.template import BASE_SNAPSHOT
+from vmtk_sim import Power
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_a_killed_test_process_leaves_nothing_once_the_next_lab_opens(workdir: s
 KILLED_WORKER = textwrap.dedent(
     """
     import sys, time
-    from toolkit.harness import Lab, LabConfig
+    from vmtk_harness.harness import Lab, LabConfig
     lab = Lab.open(LabConfig(workdir=sys.argv[1], worker="gw7"))
     vm = lab.clone(label="doomed")
     lab.boot(vm)

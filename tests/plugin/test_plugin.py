@@ -13,7 +13,7 @@ from tests.plugin.conftest import (
     plugin_args,
     run_inline,
 )
-from toolkit.pytest_plugin import KEPT_NOTE
+from vmtk_harness.pytest_plugin import KEPT_NOTE
 
 pytestmark = [pytest.mark.real_process]
 
@@ -31,8 +31,15 @@ def clones(pytester: pytest.Pytester) -> list[str]:
 def test_the_options_are_offered(pytester: pytest.Pytester) -> None:
     result = run_inline(pytester, "--help")
 
-    result.stdout.fnmatch_lines(["vmtk: throwaway VMs*", "*--vmtk-vmrun=PATH*", "*--vmtk-template=VMX_OR_STEMCELL*",
-                                 "*--vmtk-guest-user=USER*", "*--vmtk-keep*"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "vmtk: throwaway VMs*",
+            "*--vmtk-vmrun=PATH*",
+            "*--vmtk-template=VMX_OR_STEMCELL*",
+            "*--vmtk-guest-user=USER*",
+            "*--vmtk-keep*",
+        ]
+    )
 
 
 def test_the_plugin_does_nothing_for_tests_that_do_not_use_it(pytester: pytest.Pytester) -> None:
@@ -41,7 +48,7 @@ def test_the_plugin_does_nothing_for_tests_that_do_not_use_it(pytester: pytest.P
         import sys
 
         def test_plain(tmp_path_factory):
-            loaded = [name for name in sys.modules if name.startswith(("toolkit.harness", "toolkit.sim"))]
+            loaded = [name for name in sys.modules if name.startswith(("vmtk_harness.harness", "vmtk_sim"))]
             assert loaded == []
             assert not (tmp_path_factory.getbasetemp() / "vmtk").exists()
         """
@@ -58,19 +65,21 @@ def test_a_test_failing_inside_the_guest_reports_the_commands_and_their_output(p
     result = run_inline(pytester)
 
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*- vmtk guest operations (call) -*",
-        "VM vmtk-main-test-inside-* (*.vmx)",
-        "power on: *.vmx",
-        "wait_for_tools: up to 300 s",
-        "put: 4 bytes -> /tmp/input",
-        "$ /bin/sh -c 'echo visible-output; echo visible-error >&2; exit 3'",
-        "  exit code 3 after * s",
-        "  stdout:",
-        "  | visible-output",
-        "  stderr:",
-        "  | visible-error",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "*- vmtk guest operations (call) -*",
+            "VM vmtk-main-test-inside-* (*.vmx)",
+            "power on: *.vmx",
+            "wait_for_tools: up to 300 s",
+            "put: 4 bytes -> /tmp/input",
+            "$ /bin/sh -c 'echo visible-output; echo visible-error >&2; exit 3'",
+            "  exit code 3 after * s",
+            "  stdout:",
+            "  | visible-output",
+            "  stderr:",
+            "  | visible-error",
+        ]
+    )
     assert KEPT_NOTE not in result.stdout.str()
     assert clones(pytester) == [], "the failed test's VM was not destroyed"
 
@@ -130,8 +139,9 @@ def test_a_real_vmrun_needs_the_guest_password_from_the_environment(
     monkeypatch.delenv("VMTK_GUEST_PASSWORD", raising=False)
     pytester.makepyfile("def test_x(vm):\n    pass\n")
 
-    result = run_inline(pytester, "--vmtk-vmrun", str(tmp_path / "vmrun"),
-                                "--vmtk-template", str(tmp_path / "t" / "t.vmx"))  # fmt: skip
+    result = run_inline(
+        pytester, "--vmtk-vmrun", str(tmp_path / "vmrun"), "--vmtk-template", str(tmp_path / "t" / "t.vmx")
+    )
 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*set VMTK_GUEST_PASSWORD to the guest password of the template*"])

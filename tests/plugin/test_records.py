@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit.errors import ConfigError
-from toolkit.harness import VmSpec
-from toolkit.harness_clones import Owner, clone_name
-from toolkit.harness_guest import GuestRecord, Transcript
+from vmtk_harness.clones import Owner, clone_name
+from vmtk_harness.guest import GuestRecord, Transcript
+from vmtk_harness.harness import VmSpec
 
 LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=20)
 
@@ -96,8 +96,9 @@ def test_clone_names_carry_the_worker_and_the_test() -> None:
     assert clone_name("gw3", "test_copy[vm0]").startswith("vmtk-gw3-test-copy-vm0-")
 
 
-@given(st.builds(Owner, host=st.text(max_size=30), pid=st.integers(1, 2**22),
-                 created=st.floats(0, 2e9, allow_nan=False)))  # fmt: skip
+@given(
+    st.builds(Owner, host=st.text(max_size=30), pid=st.integers(1, 2**22), created=st.floats(0, 2e9, allow_nan=False))
+)
 def test_owner_markers_round_trip(owner: Owner) -> None:
     assert Owner.from_json(owner.to_json()) == owner
 

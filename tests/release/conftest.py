@@ -76,8 +76,13 @@ def render(template: str, manifest_properties: Mapping[str, Any], tmp_path: Path
         pytest.skip("ruby is not installed (.ci/run installs it)")
     props = tmp_path / f"{template}.properties.json"
     props.write_text(json.dumps(merged_properties(manifest_properties)))
-    done = subprocess.run([ruby, str(RENDER), str(JOB_DIR / "templates" / template), str(props)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [ruby, str(RENDER), str(JOB_DIR / "templates" / template), str(props)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -89,10 +94,21 @@ def compile_package(unpacked: Path, root: Path, env: dict[str, str]) -> subproce
     target.mkdir(parents=True)
     with tarfile.open(unpacked / "packages" / "vmrun_cpi.tgz") as tar:
         tar.extractall(source, filter="data")
-    bosh = {"BOSH_COMPILE_TARGET": str(source), "BOSH_INSTALL_TARGET": str(target),
-            "BOSH_PACKAGE_NAME": "vmrun_cpi", "BOSH_PACKAGES_DIR": str(root / "packages")}
-    return subprocess.run([BASH, "-x", "packaging"], cwd=source, env={**env, **bosh},
-                          capture_output=True, text=True, timeout=300, check=False)
+    bosh = {
+        "BOSH_COMPILE_TARGET": str(source),
+        "BOSH_INSTALL_TARGET": str(target),
+        "BOSH_PACKAGE_NAME": "vmrun_cpi",
+        "BOSH_PACKAGES_DIR": str(root / "packages"),
+    }
+    return subprocess.run(
+        [BASH, "-x", "packaging"],
+        cwd=source,
+        env={**env, **bosh},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -116,12 +132,28 @@ def install_job(root: Path, properties: dict[str, Any], tmp_path: Path) -> Path:
 
 def call(cpi: Path, root: Path, method: str, *args: Any, env: dict[str, str] | None = None) -> Any:
     """One CPI call the way the bosh CLI makes it: no arguments, one request on stdin."""
-    request = {"method": method, "arguments": list(args), "context": {"director_uuid": "d"},
-               "api_version": 1 if method == "info" else 2}
-    run_env = {"PATH": "/usr/bin:/bin", "BOSH_PACKAGES_DIR": str(root / "packages"),
-               "BOSH_JOBS_DIR": str(root / "jobs"), **(env or {})}
-    done = subprocess.run([str(cpi)], input=json.dumps(request), env=run_env, cwd=root,
-                          capture_output=True, text=True, timeout=120, check=False)
+    request = {
+        "method": method,
+        "arguments": list(args),
+        "context": {"director_uuid": "d"},
+        "api_version": 1 if method == "info" else 2,
+    }
+    run_env = {
+        "PATH": "/usr/bin:/bin",
+        "BOSH_PACKAGES_DIR": str(root / "packages"),
+        "BOSH_JOBS_DIR": str(root / "jobs"),
+        **(env or {}),
+    }
+    done = subprocess.run(
+        [str(cpi)],
+        input=json.dumps(request),
+        env=run_env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     response = json.loads(done.stdout)
     assert response["error"] is None, (response, done.stderr[-3000:])

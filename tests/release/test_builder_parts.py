@@ -13,19 +13,33 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from release.blobs import Blob, read_index, render_index
+from release.errors import ReleaseBuildError
 from release.tarballs import Entry, fingerprint, tgz
 from release.wheelfile import pyyaml_wheel, write_wheel
-from toolkit.errors import ReleaseBuildError
 
-paths = st.lists(st.text("abcxyz_/.", min_size=1, max_size=12).filter(
-    lambda p: not p.startswith("/") and "//" not in p and not p.endswith("/") and "." not in p.split("/")
-    and ".." not in p.split("/")), min_size=1, max_size=6, unique=True)
+paths = st.lists(
+    st.text("abcxyz_/.", min_size=1, max_size=12).filter(
+        lambda p: (
+            not p.startswith("/")
+            and "//" not in p
+            and not p.endswith("/")
+            and "." not in p.split("/")
+            and ".." not in p.split("/")
+        )
+    ),
+    min_size=1,
+    max_size=6,
+    unique=True,
+)
 
 
 @given(paths, st.data())
 def test_tgz_round_trips_and_ignores_input_order(names: list[str], data: st.DataObject) -> None:
-    entries = [Entry(n, data.draw(st.binary(max_size=64)), data.draw(st.sampled_from([0o644, 0o755])))
-               for n in names if not any(o.startswith(n + "/") for o in names)]
+    entries = [
+        Entry(n, data.draw(st.binary(max_size=64)), data.draw(st.sampled_from([0o644, 0o755])))
+        for n in names
+        if not any(o.startswith(n + "/") for o in names)
+    ]
     blob = tgz(entries)
     assert blob == tgz(list(reversed(entries)))
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
@@ -53,11 +67,22 @@ def test_blob_index_round_trips() -> None:
 
 
 def test_written_wheel_is_reproducible_and_imports(tmp_path: Path) -> None:
-    name, data = write_wheel("demo_pkg", "1.0", {"demo_pkg/__init__.py": b"VALUE = 42\n"},
-                             b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n")
-    assert name == "demo_pkg-1.0-py3-none-any.whl" and write_wheel(
-        "demo_pkg", "1.0", {"demo_pkg/__init__.py": b"VALUE = 42\n"},
-        b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n")[1] == data
+    name, data = write_wheel(
+        "demo_pkg",
+        "1.0",
+        {"demo_pkg/__init__.py": b"VALUE = 42\n"},
+        b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n",
+    )
+    assert (
+        name == "demo_pkg-1.0-py3-none-any.whl"
+        and write_wheel(
+            "demo_pkg",
+            "1.0",
+            {"demo_pkg/__init__.py": b"VALUE = 42\n"},
+            b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n",
+        )[1]
+        == data
+    )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         record = archive.read("demo_pkg-1.0.dist-info/RECORD").decode()
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
@@ -84,14 +109,22 @@ def _sdist(files: dict[str, bytes]) -> bytes:
 
 
 def test_pyyaml_wheel_takes_only_the_pure_package() -> None:
-    sdist = _sdist({"pyyaml-9.1/PKG-INFO": b"Metadata-Version: 2.1\nName: PyYAML\nVersion: 9.1\n",
-                    "pyyaml-9.1/lib/yaml/__init__.py": b"", "pyyaml-9.1/lib/yaml/cyaml.py": b"",
-                    "pyyaml-9.1/lib/_yaml/__init__.py": b"", "pyyaml-9.1/yaml/_yaml.pyx": b""})
+    sdist = _sdist(
+        {
+            "pyyaml-9.1/PKG-INFO": b"Metadata-Version: 2.1\nName: PyYAML\nVersion: 9.1\n",
+            "pyyaml-9.1/lib/yaml/__init__.py": b"",
+            "pyyaml-9.1/lib/yaml/cyaml.py": b"",
+            "pyyaml-9.1/lib/_yaml/__init__.py": b"",
+            "pyyaml-9.1/yaml/_yaml.pyx": b"",
+        }
+    )
     name, data = pyyaml_wheel(sdist)
     assert name == "PyYAML-9.1-py3-none-any.whl"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert sorted(n for n in archive.namelist() if not n.startswith("PyYAML-9.1.dist-info/")) == [
-            "yaml/__init__.py", "yaml/cyaml.py"]
+            "yaml/__init__.py",
+            "yaml/cyaml.py",
+        ]
 
 
 def test_pyyaml_wheel_refuses_an_sdist_without_the_package() -> None:

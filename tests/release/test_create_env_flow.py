@@ -9,7 +9,8 @@ render and upload the jobs, upload and compile each package, Stop, Apply (full
 spec), RunScript pre-start, Start, GetState until running, RunScript post-start.
 Every CPI call is preceded by ``info``, as the CLI's cpi_cmd_runner does.
 delete-env: HasVM, Ping, RunScript pre-stop, Drain, Stop, RunScript post-stop,
-ListDisk, UnmountDisk each, DeleteVM, then the disks and the stemcell. The release is tiny and built here: one package whose
+ListDisk, UnmountDisk each, DeleteVM, then the disks and the stemcell. The release is tiny
+and built here: one package whose
 ``packaging`` really runs in the guest, one job with ERB-rendered scripts.
 """
 
@@ -36,9 +37,9 @@ from tests.release.conftest import call, install_job
 from tests.support.agent_client import AgentClient, AgentRequestError, BlobRef, DavBlobstore, Mbus
 from tests.support.mbus_cert import MbusCert, generate
 from tests.support.sim_manifest import SimManifest
-from tests.support.tiny_release import JOB, PACKAGE, GREETING, TinyRelease, build_release
-from toolkit.sim import SimHost
-from toolkit.sim.state import Power, SimHome, vm_key
+from tests.support.tiny_release import GREETING, JOB, PACKAGE, TinyRelease, build_release
+from vmtk_sim import SimHost
+from vmtk_sim.state import Power, SimHome, vm_key
 
 pytestmark = pytest.mark.real_process
 
@@ -69,8 +70,13 @@ class Bench:
 
 def manifest_values(cert: MbusCert, port: int, password: str) -> dict[str, Any]:
     """What ``-v`` and the vars store give the documented manifest's variables."""
-    return {"vmtk_root": str(ROOT), "release_sha1": "0" * 40, "mbus_port": port, "mbus_bootstrap_password": password,
-            "mbus_bootstrap_ssl": {"ca": cert.ca, "certificate": cert.certificate, "private_key": cert.private_key}}
+    return {
+        "vmtk_root": str(ROOT),
+        "release_sha1": "0" * 40,
+        "mbus_port": port,
+        "mbus_bootstrap_password": password,
+        "mbus_bootstrap_ssl": {"ca": cert.ca, "certificate": cert.certificate, "private_key": cert.private_key},
+    }
 
 
 @pytest.fixture
@@ -158,10 +164,28 @@ def create_vm(bench: Bench, tmp_path: Path, env: dict[str, Any]) -> tuple[str, s
         tar.extractall(tmp_path / "stemcell", filter="data")
     manifest = yaml.safe_load((tmp_path / "stemcell" / "stemcell.MF").read_text())
     stemcell = bench("create_stemcell", str(tmp_path / "stemcell" / "image"), manifest["cloud_properties"])
-    vm, _networks = bench("create_vm", str(uuid.uuid4()), stemcell, bench.manifest.vm_cloud_properties(),
-                          bench.manifest.networks(), [], env)
-    bench("set_vm_metadata", vm, {"deployment": DEPLOYMENT, "director": "bosh-init", "instance_group": JOB,
-                                  "job": JOB, "index": "0", "name": f"{JOB}/0", "created_at": _now()})
+    vm, _networks = bench(
+        "create_vm",
+        str(uuid.uuid4()),
+        stemcell,
+        bench.manifest.vm_cloud_properties(),
+        bench.manifest.networks(),
+        [],
+        env,
+    )
+    bench(
+        "set_vm_metadata",
+        vm,
+        {
+            "deployment": DEPLOYMENT,
+            "director": "bosh-init",
+            "instance_group": JOB,
+            "job": JOB,
+            "index": "0",
+            "name": f"{JOB}/0",
+            "created_at": _now(),
+        },
+    )
     return stemcell, vm
 
 
@@ -169,8 +193,18 @@ def create_and_mount_disk(bench: Bench, agent: AgentClient, vm: str) -> str:
     """disk_deployer.go then vm.AttachDisk: the CPI attaches, the agent is told the hint and mounts."""
     disk = bench("create_disk", bench.manifest.disk_size(), {}, vm)
     hint = bench("attach_disk", vm, disk)
-    bench("set_disk_metadata", disk, {"deployment": DEPLOYMENT, "director": "bosh-init", "instance_group": JOB,
-                                      "instance_index": "0", "name": f"{JOB}/0", "attached_at": _now()})
+    bench(
+        "set_disk_metadata",
+        disk,
+        {
+            "deployment": DEPLOYMENT,
+            "director": "bosh-init",
+            "instance_group": JOB,
+            "instance_index": "0",
+            "name": f"{JOB}/0",
+            "attached_at": _now(),
+        },
+    )
     agent.wait_until_ready(timeout=60, delay=0.2)  # the CPI may have rebooted the VM to attach
     assert hint is not None
     agent.add_persistent_disk(disk, hint)
@@ -187,9 +221,12 @@ def update_jobs(agent: AgentClient, blobs: DavBlobstore, release: TinyRelease, n
     source_id = blobs.add(release.package)  # ... then compile each package
     source = BlobRef(PACKAGE, release.package_version, _sha1(release.package), source_id)
     compiled = agent.compile_package(source, [])
-    full = apply_spec(networks, packages={PACKAGE: compiled.to_json()},
-                      jobs=[{"name": JOB, "version": release.job_version, "sha1": "", "blobstore_id": ""}],
-                      archive={"blobstore_id": archive_id, "sha1": _sha1(release.rendered_jobs)})
+    full = apply_spec(
+        networks,
+        packages={PACKAGE: compiled.to_json()},
+        jobs=[{"name": JOB, "version": release.job_version, "sha1": "", "blobstore_id": ""}],
+        archive={"blobstore_id": archive_id, "sha1": _sha1(release.rendered_jobs)},
+    )
     agent.stop()
     agent.apply(full)
     agent.run_script("pre-start", {})
@@ -199,11 +236,22 @@ def update_jobs(agent: AgentClient, blobs: DavBlobstore, release: TinyRelease, n
     return compiled
 
 
-def apply_spec(networks: dict[str, Any], packages: dict[str, Any], jobs: list[dict[str, str]], archive: dict[str, str]) -> dict[str, Any]:
+def apply_spec(
+    networks: dict[str, Any], packages: dict[str, Any], jobs: list[dict[str, str]], archive: dict[str, str]
+) -> dict[str, Any]:
     """state.ToApplySpec: what the CLI applies (applyspec.ApplySpec's JSON)."""
-    return {"deployment": DEPLOYMENT, "name": JOB, "index": 0, "id": "0", "az": "unknown", "packages": packages,
-            "networks": networks, "job": {"name": JOB, "templates": jobs},
-            "rendered_templates_archive": archive, "configuration_hash": "unused-configuration-hash"}
+    return {
+        "deployment": DEPLOYMENT,
+        "name": JOB,
+        "index": 0,
+        "id": "0",
+        "az": "unknown",
+        "packages": packages,
+        "networks": networks,
+        "job": {"name": JOB, "templates": jobs},
+        "rendered_templates_archive": archive,
+        "configuration_hash": "unused-configuration-hash",
+    }
 
 
 def delete_env(bench: Bench, agent: AgentClient, vm: str, disk: str, stemcell: str) -> None:
@@ -227,8 +275,14 @@ def assert_nothing_left(bench: Bench) -> None:
     assert [p for p in bench.store.rglob("*") if p.is_file() and ".locks" not in p.parts] == []
     assert list((bench.home / "guests").iterdir()) == []
     assert [vm.id for vm in SimHome(bench.home).snapshot().vms.values() if vm.power is not Power.OFF] == []
-    listed = subprocess.run([str(VMRUN_SIM), "list"], env={**os.environ, "VMRUN_SIM_HOME": str(bench.home)},
-                            capture_output=True, text=True, timeout=60, check=True)
+    listed = subprocess.run(
+        [str(VMRUN_SIM), "list"],
+        env={**os.environ, "VMRUN_SIM_HOME": str(bench.home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert listed.stdout.splitlines()[0] == "Total running VMs: 0"
     assert _refused(bench.mbus.port)
     assert _processes_mentioning(bench.home) == []

@@ -22,8 +22,11 @@ MBUS = "https://mbus:mbus-Secret-58aa@0.0.0.0:6868"
 
 
 def local_properties(store: Path, vmrun: str) -> dict[str, Any]:
-    return {"vmrun": {"vm_store_path": str(store), "vmrun_bin_path": vmrun}, "agent": {"mbus": MBUS},
-            "blobstore": {"provider": "local", "path": "/var/vcap/micro_bosh/data/cache"}}
+    return {
+        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": vmrun},
+        "agent": {"mbus": MBUS},
+        "blobstore": {"provider": "local", "path": "/var/vcap/micro_bosh/data/cache"},
+    }
 
 
 def test_packaging_installs_offline_into_a_venv(installation: Path) -> None:
@@ -73,7 +76,7 @@ def _stemcell_image(tmp_path: Path) -> Path:
 @pytest.fixture
 def sim(installation: Path, tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     """bin/cpi configured for ``vmrun-sim``: (bin/cpi, vm store, environment)."""
-    from toolkit.sim import SimHost
+    from vmtk_sim import SimHost
 
     vmrun_sim = ROOT / ".venv" / "bin" / "vmrun-sim"
     if not vmrun_sim.exists():
@@ -86,7 +89,7 @@ def sim(installation: Path, tmp_path: Path) -> tuple[Path, Path, dict[str, str]]
 
 def lifecycle(installation: Path, sim: tuple[Path, Path, dict[str, str]], stemcell: str) -> None:
     from tests.cpi.conftest import ENV, MANUAL
-    from toolkit.sim import SimHost
+    from vmtk_sim import SimHost
 
     cpi, store, env = sim
     vm, _networks = call(cpi, installation, "create_vm", "agent-1", stemcell, {"disk": 128}, MANUAL, [], ENV, env=env)
@@ -100,9 +103,11 @@ def lifecycle(installation: Path, sim: tuple[Path, Path, dict[str, str]], stemce
     assert not [p.name for p in store.iterdir() if p.name.startswith(("vm-", "cs-"))]
 
 
-def test_lifecycle_through_bin_cpi_against_vmrun_sim(installation: Path, sim: tuple[Path, Path, dict[str, str]]) -> None:
+def test_lifecycle_through_bin_cpi_against_vmrun_sim(
+    installation: Path, sim: tuple[Path, Path, dict[str, str]]
+) -> None:
     from tests.cpi.conftest import STEMCELL_CDROM
-    from toolkit.sim import SimHost
+    from vmtk_sim import SimHost
 
     _cpi, store, env = sim
     stemcell = "5a5a5a5a-0000-4000-8000-0000000000aa"  # a stemcell template already imported
@@ -112,9 +117,10 @@ def test_lifecycle_through_bin_cpi_against_vmrun_sim(installation: Path, sim: tu
     lifecycle(installation, sim, stemcell)
 
 
-def test_create_stemcell_then_lifecycle_through_bin_cpi(installation: Path, sim: tuple[Path, Path, dict[str, str]],
-                                                       tmp_path: Path) -> None:
-    pytest.importorskip("toolkit.stemcell", reason="create_stemcell needs the stemcell importer")
+def test_create_stemcell_then_lifecycle_through_bin_cpi(
+    installation: Path, sim: tuple[Path, Path, dict[str, str]], tmp_path: Path
+) -> None:
+    pytest.importorskip("toolkit.formats.stemcell", reason="create_stemcell needs the stemcell importer")
     cpi, _store, env = sim
     props = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": "1.1", "disk": 1024}
     stemcell = call(cpi, installation, "create_stemcell", str(_stemcell_image(tmp_path)), props, env=env)
@@ -127,8 +133,11 @@ def test_bin_cpi_appends_stderr_to_the_job_log_when_its_directory_exists(install
     log_dir.mkdir()
     cpi.write_text(cpi.read_text().replace("log_dir=/var/vcap/sys/log/vmrun_cpi", f"log_dir={log_dir}"))
     request = json.dumps({"method": "info", "arguments": [], "context": {"director_uuid": "d"}})
-    env = {"PATH": "/usr/bin:/bin", "BOSH_PACKAGES_DIR": str(installation / "packages"),
-           "BOSH_JOBS_DIR": str(installation / "jobs")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "BOSH_PACKAGES_DIR": str(installation / "packages"),
+        "BOSH_JOBS_DIR": str(installation / "jobs"),
+    }
     done = subprocess.run([str(cpi)], input=request, env=env, capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(done.stdout)["result"]["api_version"] == 2
     logged = (log_dir / "cpi.stderr.log").read_text()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,8 +27,11 @@ def manifest(unpacked: Path) -> dict:
 
 def archive_entries(path: Path) -> list[Entry]:
     with tarfile.open(path) as tar:
-        return [Entry(m.name.removeprefix("./"), tar.extractfile(m).read(), m.mode)  # type: ignore[union-attr]
-                for m in tar.getmembers() if m.isfile()]
+        return [
+            Entry(m.name.removeprefix("./"), tar.extractfile(m).read(), m.mode)  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.isfile()
+        ]
 
 
 def test_release_mf_names_version_and_git_state(built: Built, unpacked: Path) -> None:
@@ -36,7 +41,10 @@ def test_release_mf_names_version_and_git_state(built: Built, unpacked: Path) ->
     assert isinstance(mf["uncommitted_changes"], bool) and len(mf["commit_hash"]) >= 7
     assert [j["name"] for j in mf["jobs"]] == ["vmrun_cpi"] and [p["name"] for p in mf["packages"]] == ["vmrun_cpi"]
     assert sorted(str(p.relative_to(unpacked)) for p in unpacked.rglob("*") if p.is_file()) == [
-        "jobs/vmrun_cpi.tgz", "packages/vmrun_cpi.tgz", "release.MF"]
+        "jobs/vmrun_cpi.tgz",
+        "packages/vmrun_cpi.tgz",
+        "release.MF",
+    ]
 
 
 def test_every_archive_matches_its_sha_and_fingerprint(unpacked: Path) -> None:
@@ -65,10 +73,24 @@ def test_package_carries_the_pinned_wheels_and_the_built_ones(unpacked: Path) ->
     for path, blob in pinned.items():
         assert hashlib.sha256(entries[path].data).hexdigest() == blob.sha256
     built = sorted(set(entries) - set(pinned) - {"packaging"})
-    assert [p.split("-")[0] for p in built] == ["wheels/PyYAML", "wheels/vmtk"]
+    assert [p.split("-")[0] for p in built] == ["wheels/PyYAML", "wheels/vmrun_toolkit"]
     # local mode needs nothing compiled: every non-SSH wheel is pure Python
     compiled = [p for p in entries if p.endswith(".whl") and "-none-any" not in p]
     assert {p.split("/")[1].split("-")[0] for p in compiled} == {"bcrypt", "cffi", "cryptography", "pynacl"}
+
+
+def test_the_cpi_wheel_holds_only_what_bin_cpi_runs(unpacked: Path) -> None:
+    # The release installs the CPI; the simulator, the harness, the CLI and their
+    # commands (vmtk, vmrun-sim, the pytest plugin) stay out of it.
+    entries = {e.path: e for e in archive_entries(unpacked / "packages" / "vmrun_cpi.tgz")}
+    (name,) = [p for p in entries if p.startswith("wheels/vmrun_toolkit-")]
+    with zipfile.ZipFile(io.BytesIO(entries[name].data)) as wheel:
+        names = wheel.namelist()
+        (points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        entry_points = wheel.read(points).decode()
+    assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"toolkit", "cpi"}
+    assert "toolkit/guest_scripts/run-captured.sh" in names
+    assert entry_points.split() == ["[console_scripts]", "bosh-vmrun-cpi", "=", "cpi.__main__:main"]
 
 
 def test_same_commit_gives_the_same_bytes(tmp_path: Path) -> None:
@@ -78,7 +100,9 @@ def test_same_commit_gives_the_same_bytes(tmp_path: Path) -> None:
     first, second = build(tmp_path / "1", CACHE, root=clone), build(tmp_path / "2", CACHE, root=clone)
     assert first.path.read_bytes() == second.path.read_bytes() and first.sha1 == second.sha1
     mf = manifest(extract(first.path.read_bytes(), tmp_path / "x"))
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
+    )
     assert (mf["commit_hash"], mf["uncommitted_changes"]) == (head.stdout.strip(), False)
 
 

@@ -18,11 +18,11 @@ import filelock
 from cpi.orphans import find_orphans
 from cpi.store import Store
 from toolkit.errors import ToolkitError
-from toolkit.runner import LocalRunner
-from toolkit.sim import SimHost
-from toolkit.sim.host import AgentStatus
-from toolkit.sim.state import Power
-from toolkit.vmx import Vmx
+from toolkit.host.runner import LocalRunner
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import SimHost
+from vmtk_sim.host import AgentStatus
+from vmtk_sim.state import Power
 
 
 def leaks(store: Path, host: SimHost | None = None) -> list[str]:
@@ -100,7 +100,9 @@ def inconsistencies(store: Path, host: SimHost) -> list[str]:
             found.append(f"{vmx}: the agent rejected its settings: {view.agent.reason}")
         announced = set(_announced_disks(directory / "env.json"))
         if announced != set(attached_disks(vmx)):
-            found.append(f"{directory}/env.json announces {sorted(announced)}, the .vmx has {sorted(attached_disks(vmx))}")
+            found.append(
+                f"{directory}/env.json announces {sorted(announced)}, the .vmx has {sorted(attached_disks(vmx))}"
+            )
     return found
 
 
@@ -108,7 +110,7 @@ def attached_disks(vmx: Path) -> list[str]:
     """Disk CIDs of the store's persistent disks a .vmx attaches."""
     config = Vmx.parse(vmx.read_bytes())
     names = [Path(v).name for k, v in config.items() if k.lower().endswith(".filename") and "/disks/disk-" in v]
-    return [n[len("disk-"): -len(".vmdk")] for n in names if n.endswith(".vmdk")]
+    return [n[len("disk-") : -len(".vmdk")] for n in names if n.endswith(".vmdk")]
 
 
 def _announced_disks(env: Path) -> list[str]:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.cpi.conftest import STEMCELL_CDROM, Cpi, make_config
-from toolkit.clock import SystemClock
-from toolkit.sim import SimHost
+from toolkit.host.clock import SystemClock
+from vmtk_sim import SimHost
 
 BIN = Path(sys.executable).parent
 LOCK_TIMEOUT = 20
@@ -36,11 +36,23 @@ class Site:
     def make(cls, root: Path, *, latency: float, lock_timeout: float = LOCK_TIMEOUT) -> Site:
         home, store, config = root / "sim", root / "store", root / "cpi.json"
         SimHost(home).configure(boot_delay=0, latency={"default": latency})
-        config.write_text(json.dumps({"cloud": {"properties": {
-            "agent": {"mbus": "https://mbus:mbus-pw@0.0.0.0:6868"},
-            "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": str(BIN / "vmrun-sim"),
-                      "vm_soft_shutdown_max_wait_seconds": 10, "lock_timeout_seconds": lock_timeout},
-        }}}))
+        config.write_text(
+            json.dumps(
+                {
+                    "cloud": {
+                        "properties": {
+                            "agent": {"mbus": "https://mbus:mbus-pw@0.0.0.0:6868"},
+                            "vmrun": {
+                                "vm_store_path": str(store),
+                                "vmrun_bin_path": str(BIN / "vmrun-sim"),
+                                "vm_soft_shutdown_max_wait_seconds": 10,
+                                "lock_timeout_seconds": lock_timeout,
+                            },
+                        }
+                    }
+                }
+            )
+        )
         return cls(home, store, config)
 
     def stemcell(self, cid: str) -> str:
@@ -58,8 +70,11 @@ class Site:
     def start(self, method: str, *arguments: Any) -> subprocess.Popen[bytes]:
         request = {"method": method, "arguments": list(arguments), "context": {"director_uuid": "d"}, "api_version": 2}
         proc = subprocess.Popen(
-            [str(BIN / "bosh-vmrun-cpi"), str(self.config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, start_new_session=True,
+            [str(BIN / "bosh-vmrun-cpi"), str(self.config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
             env={**os.environ, "VMRUN_SIM_HOME": str(self.home), "BOSH_LOG_LEVEL": "warn"},
         )
         assert proc.stdin is not None

@@ -23,18 +23,36 @@ from cpi.__main__ import main
 from cpi.dispatch import METHODS
 from tests.cpi.conftest import MANUAL, Cpi
 from toolkit.errors import VmxError
-from toolkit.vmx import Vmx
+from toolkit.vmware.vmx import Vmx
 
 # bosh director external_cpi.rb KNOWN_RPC_ERRORS: anything else is "Unknown CPI error".
 KNOWN_TYPES = {
-    "Bosh::Clouds::CpiError", "Bosh::Clouds::NotSupported", "Bosh::Clouds::NotImplemented",
-    "Bosh::Clouds::CloudError", "Bosh::Clouds::VMNotFound", "Bosh::Clouds::DiskNotFound",
-    "Bosh::Clouds::DiskNotAttached", "Bosh::Clouds::NoDiskSpace", "Bosh::Clouds::VMCreationFailed",
+    "Bosh::Clouds::CpiError",
+    "Bosh::Clouds::NotSupported",
+    "Bosh::Clouds::NotImplemented",
+    "Bosh::Clouds::CloudError",
+    "Bosh::Clouds::VMNotFound",
+    "Bosh::Clouds::DiskNotFound",
+    "Bosh::Clouds::DiskNotAttached",
+    "Bosh::Clouds::NoDiskSpace",
+    "Bosh::Clouds::VMCreationFailed",
 }
 UUID = "0b1c2d3e-aaaa-4bbb-8ccc-000000000001"
 HOSTILE_CIDS = [
-    "../etc", "..", "a/b", "/abs", "a\\b", "..\\..\\x", "vm\x00", "a\nb", "\x1b[31m", "", " ", "é",
-    UUID + "/../../x", "cs-" + "a" * 200,
+    "../etc",
+    "..",
+    "a/b",
+    "/abs",
+    "a\\b",
+    "..\\..\\x",
+    "vm\x00",
+    "a\nb",
+    "\x1b[31m",
+    "",
+    " ",
+    "é",
+    UUID + "/../../x",
+    "cs-" + "a" * 200,
 ]
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -66,24 +84,40 @@ def one_response(code: int, stdout: str) -> dict[str, Any]:
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()} if root.exists() else {}
+    return (
+        {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        if root.exists()
+        else {}
+    )
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("badinput")
     path = root / "cpi.json"
-    path.write_text(json.dumps({"cloud": {"properties": {
-        "agent": {"mbus": "https://mbus:pw-9d1c@0.0.0.0:6868"},
-        "vmrun": {"vm_store_path": str(root / "store"), "vmrun_bin_path": "vmrun-sim"},
-    }}}))
+    path.write_text(
+        json.dumps(
+            {
+                "cloud": {
+                    "properties": {
+                        "agent": {"mbus": "https://mbus:pw-9d1c@0.0.0.0:6868"},
+                        "vmrun": {"vm_store_path": str(root / "store"), "vmrun_bin_path": "vmrun-sim"},
+                    }
+                }
+            }
+        )
+    )
     return path
 
 
 # --- fuzzed requests ------------------------------------------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=40)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=40)
     | st.sampled_from([UUID, *HOSTILE_CIDS]),
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
     max_leaves=25,
@@ -116,14 +150,17 @@ def test_any_bytes_on_stdin_get_one_json_answer(config: Path, raw: bytes) -> Non
     assert response["error"] is not None and response["error"]["type"] == "Bosh::Clouds::CpiError"
 
 
-@pytest.mark.parametrize("raw", [
-    b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than the JSON parser's recursion limit
-    json.dumps({"method": "has_vm", "arguments": ["x" * 5_000_000]}).encode(),
-    json.dumps({"method": "x" * 1_000_000, "arguments": []}).encode(),
-    b'{"method": "info", "arguments": []}' + b"\xff\xfe garbage",
-    b"\xef\xbb\xbf" + b'{"method": "info", "arguments": []}',  # a UTF-8 BOM
-    json.dumps({"method": "create_vm", "arguments": ["\u202e\U0001f4a9", None, None, None]}).encode(),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than the JSON parser's recursion limit
+        json.dumps({"method": "has_vm", "arguments": ["x" * 5_000_000]}).encode(),
+        json.dumps({"method": "x" * 1_000_000, "arguments": []}).encode(),
+        b'{"method": "info", "arguments": []}' + b"\xff\xfe garbage",
+        b"\xef\xbb\xbf" + b'{"method": "info", "arguments": []}',  # a UTF-8 BOM
+        json.dumps({"method": "create_vm", "arguments": ["\u202e\U0001f4a9", None, None, None]}).encode(),
+    ],
+)
 def test_extreme_payloads_get_one_json_answer(config: Path, raw: bytes) -> None:
     response = one_response(*call_main(raw, str(config)))
     assert response["error"] is not None or response["result"]["api_version"] == 2
@@ -142,12 +179,22 @@ def test_every_method_with_wrong_arguments_is_a_cpi_error(config: Path, method: 
 # --- CIDs --------------------------------------------------------------------------------
 
 CID_ARGUMENTS = {
-    "delete_stemcell": lambda c: [c], "delete_vm": lambda c: [c], "has_vm": lambda c: [c],
-    "reboot_vm": lambda c: [c], "set_vm_metadata": lambda c: [c, {}], "get_disks": lambda c: [c],
-    "delete_disk": lambda c: [c], "has_disk": lambda c: [c], "set_disk_metadata": lambda c: [c, {}],
-    "resize_disk": lambda c: [c, 2048], "update_disk": lambda c: [c, 2048, {}],
-    "snapshot_disk": lambda c: [c, {}], "delete_snapshot": lambda c: [c],
-    "attach_disk": lambda c: [UUID, c], "detach_disk": lambda c: [c, UUID], "create_disk": lambda c: [10, {}, c],
+    "delete_stemcell": lambda c: [c],
+    "delete_vm": lambda c: [c],
+    "has_vm": lambda c: [c],
+    "reboot_vm": lambda c: [c],
+    "set_vm_metadata": lambda c: [c, {}],
+    "get_disks": lambda c: [c],
+    "delete_disk": lambda c: [c],
+    "has_disk": lambda c: [c],
+    "set_disk_metadata": lambda c: [c, {}],
+    "resize_disk": lambda c: [c, 2048],
+    "update_disk": lambda c: [c, 2048, {}],
+    "snapshot_disk": lambda c: [c, {}],
+    "delete_snapshot": lambda c: [c],
+    "attach_disk": lambda c: [UUID, c],
+    "detach_disk": lambda c: [c, UUID],
+    "create_disk": lambda c: [10, {}, c],
     "create_vm": lambda c: ["agent", c, {}, MANUAL, [], {}],
 }
 
@@ -175,7 +222,9 @@ def test_hostile_cids_are_refused_before_the_file_system(cpi: Cpi, method: str, 
 
 
 @settings(max_examples=200, deadline=None)
-@given(cid=st.text(min_size=1, max_size=60).filter(lambda t: not set(t) <= set(string.ascii_letters + string.digits + "-")))
+@given(
+    cid=st.text(min_size=1, max_size=60).filter(lambda t: not set(t) <= set(string.ascii_letters + string.digits + "-"))
+)
 def test_any_cid_outside_letters_digits_and_dash_is_refused(cid: str) -> None:
     from cpi.errors import CpiError
     from cpi.ids import DiskCid, SnapshotCid, StemcellCid, VmCid
@@ -187,10 +236,29 @@ def test_any_cid_outside_letters_digits_and_dash_is_refused(cid: str) -> None:
 
 # --- malformed .vmx -----------------------------------------------------------------------
 
+
 @settings(max_examples=300, deadline=None)
-@given(data=st.binary(max_size=400) | st.lists(st.sampled_from(
-    [b'a = "1"', b"a = 1", b"= x", b'"', b"\xff\xfe", b"#", b"", b'b = "|4', b'.encoding = "x"', b"key", b"\x00"]),
-    max_size=8).map(b"\n".join))
+@given(
+    data=st.binary(max_size=400)
+    | st.lists(
+        st.sampled_from(
+            [
+                b'a = "1"',
+                b"a = 1",
+                b"= x",
+                b'"',
+                b"\xff\xfe",
+                b"#",
+                b"",
+                b'b = "|4',
+                b'.encoding = "x"',
+                b"key",
+                b"\x00",
+            ]
+        ),
+        max_size=8,
+    ).map(b"\n".join)
+)
 def test_any_bytes_parse_or_raise_a_vmx_error_naming_the_line(data: bytes) -> None:
     try:
         vmx = Vmx.parse(data, source="x.vmx")
@@ -214,8 +282,8 @@ def test_a_malformed_vmx_is_reported_with_its_file_and_line(cpi: Cpi, method: st
 
 
 def test_a_vm_whose_vmx_vmware_cannot_read_can_still_be_deleted(cpi: Cpi) -> None:
-    from toolkit.clock import FakeClock
-    from toolkit.vmrun import StopMode, Vmrun
+    from toolkit.host.clock import FakeClock
+    from toolkit.vmware.vmrun import StopMode, Vmrun
 
     vm, _ = cpi.create_vm(cpi.new_stemcell())
     Vmrun(cpi.host.runner(), binary="vmrun-sim", clock=FakeClock()).stop(str(cpi.vmx(vm)), StopMode.HARD)
@@ -226,13 +294,17 @@ def test_a_vm_whose_vmx_vmware_cannot_read_can_still_be_deleted(cpi: Cpi) -> Non
 
 # --- the same through the installed executable ------------------------------------------------
 
+
 @pytest.mark.real_process
-@pytest.mark.parametrize("raw", [
-    json.dumps({"method": "delete_vm", "arguments": ["../../etc"]}).encode(),
-    json.dumps({"method": "has_vm", "arguments": ["x" * 1_000_000]}).encode(),
-    b"\xff\xfe\x00{]",
-    json.dumps({"method": "create_vm", "arguments": [None, {"a": [1.5e308, None]}, "\u0000", 7]}).encode(),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        json.dumps({"method": "delete_vm", "arguments": ["../../etc"]}).encode(),
+        json.dumps({"method": "has_vm", "arguments": ["x" * 1_000_000]}).encode(),
+        b"\xff\xfe\x00{]",
+        json.dumps({"method": "create_vm", "arguments": [None, {"a": [1.5e308, None]}, "\u0000", 7]}).encode(),
+    ],
+)
 def test_bad_requests_through_the_executable(config: Path, raw: bytes) -> None:
     import subprocess
 

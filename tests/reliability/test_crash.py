@@ -26,9 +26,9 @@ import pytest
 from tests.cpi.conftest import MANUAL
 from tests.reliability.leaks import attached_disks, half_written, held_locks, leaks, vm_dirs
 from tests.reliability.procs import BIN, Site, kill_after
-from toolkit.sim import SimHost
-from toolkit.sim.host import AgentStatus
-from toolkit.sim.state import Power
+from vmtk_sim import SimHost
+from vmtk_sim.host import AgentStatus
+from vmtk_sim.state import Power
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_process, pytest.mark.timeout(600)]
 
@@ -106,8 +106,12 @@ def recover(world: World, operation: str, args: tuple, tally: Tally) -> None:
         if cpi("has_vm", args[0]):
             tally.failed_recoveries.append(f"has_vm {args[0]} still true after delete_vm")
     # Sweeps interrupted writes, and the lock files calls on vanished CIDs leave (test_store_gc.py).
-    subprocess.run([str(BIN / "vmtk"), "store", "gc", str(world.site.store), "--delete"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(BIN / "vmtk"), "store", "gc", str(world.site.store), "--delete"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def _expect(response: dict, done: tuple[str, ...], tally: Tally, operation: str) -> bool:
@@ -173,11 +177,13 @@ def crash_loop(root: Path) -> Tally:
 # One test, so that pytest-xdist never runs the loop twice (module fixtures are per worker).
 def test_kill_9_at_random_points_then_recover(tmp_path: Path) -> None:
     tally = crash_loop(tmp_path)
-    print(f"\ncrash loop: {tally.runs} runs, killed mid-way {tally.killed}, half-written "
-          f"{len(tally.half_written)}, held locks {len(tally.held_locks)}, failed recoveries "
-          f"{len(tally.failed_recoveries)}, leaks {len(tally.leaks)}, wrong disks {len(tally.wrong_disks)}, "
-          f"agents rejecting their settings {len(tally.agent_failures)}, "
-          f"VMs left powered off after recovery {len(tally.left_off)}")
+    print(
+        f"\ncrash loop: {tally.runs} runs, killed mid-way {tally.killed}, half-written "
+        f"{len(tally.half_written)}, held locks {len(tally.held_locks)}, failed recoveries "
+        f"{len(tally.failed_recoveries)}, leaks {len(tally.leaks)}, wrong disks {len(tally.wrong_disks)}, "
+        f"agents rejecting their settings {len(tally.agent_failures)}, "
+        f"VMs left powered off after recovery {len(tally.left_off)}"
+    )
     assert sum(tally.killed.values()) >= KILLS and min(tally.killed.values()) >= EACH_KILLS, tally
     assert tally.half_written == []  # every .vmx and record parsed right after every kill
     assert tally.held_locks == []  # a dead call's locks are free as soon as its processes are gone...

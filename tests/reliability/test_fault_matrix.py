@@ -29,8 +29,8 @@ import pytest
 
 from tests.cpi.conftest import ENV, MANUAL, Cpi
 from tests.reliability.leaks import inconsistencies, leaks, vm_dirs
-from toolkit.clock import FakeClock
-from toolkit.vmrun import StopMode, Vmrun
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.vmrun import StopMode, Vmrun
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 OUTPUTS = (FIXTURES / "outputs" / "vmrun", FIXTURES / "outputs" / "ovftool")
@@ -73,8 +73,10 @@ ERRORS: dict[str, tuple[str, ...]] = {
     "deleteDirectoryInGuest": GUEST,
 }
 UNREADABLE = ("in-use", "cancelled", "host-transient", HANG)  # instead of the .vmx's own "cannot read"
-OVERRIDES = {("delete_vm+unreadable_vmx", "stop"): UNREADABLE,
-             ("delete_vm+unreadable_vmx", "deleteVM"): (*UNREADABLE, "cannot-be-found")}
+OVERRIDES = {
+    ("delete_vm+unreadable_vmx", "stop"): UNREADABLE,
+    ("delete_vm+unreadable_vmx", "deleteVM"): (*UNREADABLE, "cannot-be-found"),
+}
 
 
 @dataclass(frozen=True)
@@ -132,56 +134,134 @@ def _unreadable(cpi: Cpi) -> dict[str, Any]:
     return ids
 
 
-BOOTSTRAP = {"script_content": "echo prepared\n", "script_path": "/tmp/bootstrap.sh", "interpreter_path": "/bin/sh",
-             "username": "vcap", "password": "c1oudc0w", "ready_process_name": "bosh-agent",
-             "min_wait_seconds": 1, "max_wait_seconds": 60}
+BOOTSTRAP = {
+    "script_content": "echo prepared\n",
+    "script_path": "/tmp/bootstrap.sh",
+    "interpreter_path": "/bin/sh",
+    "username": "vcap",
+    "password": "c1oudc0w",
+    "ready_process_name": "bosh-agent",
+    "min_wait_seconds": 1,
+    "max_wait_seconds": 60,
+}
 CREATING = "Creating VM for agent 'agent-1'"
 VM_PROPS = {"cpu": 1, "ram": 512, "disk": 256}
-GUEST_STEPS = ("list", "listProcessesInGuest", "CopyFileFromHostToGuest", "createDirectoryInGuest",
-               "CopyFileFromHostToGuest", "runProgramInGuest", "CopyFileFromGuestToHost", "deleteDirectoryInGuest")
+GUEST_STEPS = (
+    "list",
+    "listProcessesInGuest",
+    "CopyFileFromHostToGuest",
+    "createDirectoryInGuest",
+    "CopyFileFromHostToGuest",
+    "runProgramInGuest",
+    "CopyFileFromGuestToHost",
+    "deleteDirectoryInGuest",
+)
 CLOUD, CREATION = "Bosh::Clouds::CloudError", "Bosh::Clouds::VMCreationFailed"
 METHODS = (
-    Method("create_vm", ("clone", "start", "checkToolsState"), CREATION, CREATING, _stemcell,
-           lambda ids: ("agent-1", ids["stemcell"], VM_PROPS, MANUAL, [], ENV)),
+    Method(
+        "create_vm",
+        ("clone", "start", "checkToolsState"),
+        CREATION,
+        CREATING,
+        _stemcell,
+        lambda ids: ("agent-1", ids["stemcell"], VM_PROPS, MANUAL, [], ENV),
+    ),
     Method("delete_vm", ("stop", "deleteVM"), CLOUD, "Deleting VM '{vm}'", _vm_with_disk, lambda ids: (ids["vm"],)),
-    Method("attach_disk", ("checkToolsState", "stop", "start"), CLOUD,
-           "Attaching disk '{disk}' to VM '{vm}'", _vm, lambda ids: (ids["vm"], ids["disk"])),
-    Method("detach_disk", ("checkToolsState", "stop", "start"), CLOUD,
-           "Detaching disk '{disk}' from VM '{vm}'", _vm_with_disk, lambda ids: (ids["vm"], ids["disk"])),
-    Method("reboot_vm", ("checkToolsState", "stop", "start"), CLOUD, "Rebooting VM '{vm}'", _vm, lambda ids: (ids["vm"],)),
-    Method("snapshot_disk", ("list", "pause", "unpause"), CLOUD,
-           "Snapshotting disk '{disk}'", _vm_with_disk, lambda ids: (ids["disk"], {})),
-    Method("create_stemcell+ovftool", ("ovftool",), CLOUD, f"Importing stemcell image '{IMAGE}'",
-           lambda cpi: {}, lambda ids: (str(IMAGE), {}), config=(("ovftool_bin_path", "ovftool-sim"),)),
+    Method(
+        "attach_disk",
+        ("checkToolsState", "stop", "start"),
+        CLOUD,
+        "Attaching disk '{disk}' to VM '{vm}'",
+        _vm,
+        lambda ids: (ids["vm"], ids["disk"]),
+    ),
+    Method(
+        "detach_disk",
+        ("checkToolsState", "stop", "start"),
+        CLOUD,
+        "Detaching disk '{disk}' from VM '{vm}'",
+        _vm_with_disk,
+        lambda ids: (ids["vm"], ids["disk"]),
+    ),
+    Method(
+        "reboot_vm", ("checkToolsState", "stop", "start"), CLOUD, "Rebooting VM '{vm}'", _vm, lambda ids: (ids["vm"],)
+    ),
+    Method(
+        "snapshot_disk",
+        ("list", "pause", "unpause"),
+        CLOUD,
+        "Snapshotting disk '{disk}'",
+        _vm_with_disk,
+        lambda ids: (ids["disk"], {}),
+    ),
+    Method(
+        "create_stemcell+ovftool",
+        ("ovftool",),
+        CLOUD,
+        f"Importing stemcell image '{IMAGE}'",
+        lambda cpi: {},
+        lambda ids: (str(IMAGE), {}),
+        config=(("ovftool_bin_path", "ovftool-sim"),),
+    ),
     # clone, start and checkToolsState are create_vm's own steps, faulted above.
-    Method("create_vm+bootstrap", ("clone", "start", "checkToolsState", *GUEST_STEPS), CREATION, CREATING, _stemcell,
-           lambda ids: ("agent-1", ids["stemcell"], {**VM_PROPS, "bootstrap": BOOTSTRAP}, MANUAL, [], ENV),
-           faulted=tuple(range(3, 3 + len(GUEST_STEPS))), guest=True),
-    Method("attach_disk+restart_pending", ("list", "start"), CLOUD, "Attaching disk '{disk}' to VM '{vm}'",
-           lambda cpi: _left_off(cpi, "attach_disk", _vm(cpi)), lambda ids: (ids["vm"], ids["disk"])),
+    Method(
+        "create_vm+bootstrap",
+        ("clone", "start", "checkToolsState", *GUEST_STEPS),
+        CREATION,
+        CREATING,
+        _stemcell,
+        lambda ids: ("agent-1", ids["stemcell"], {**VM_PROPS, "bootstrap": BOOTSTRAP}, MANUAL, [], ENV),
+        faulted=tuple(range(3, 3 + len(GUEST_STEPS))),
+        guest=True,
+    ),
+    Method(
+        "attach_disk+restart_pending",
+        ("list", "start"),
+        CLOUD,
+        "Attaching disk '{disk}' to VM '{vm}'",
+        lambda cpi: _left_off(cpi, "attach_disk", _vm(cpi)),
+        lambda ids: (ids["vm"], ids["disk"]),
+    ),
     # After the pending start, detach's own cold edit (faulted above).
-    Method("detach_disk+restart_pending", ("list", "start", "checkToolsState", "stop", "start"), CLOUD,
-           "Detaching disk '{disk}' from VM '{vm}'", lambda cpi: _left_off(cpi, "reboot_vm", _vm_with_disk(cpi)),
-           lambda ids: (ids["vm"], ids["disk"]), faulted=(0, 1)),
-    Method("delete_vm+unreadable_vmx", ("stop", "list", "deleteVM"), CLOUD, "Deleting VM '{vm}'", _unreadable,
-           lambda ids: (ids["vm"],)),
+    Method(
+        "detach_disk+restart_pending",
+        ("list", "start", "checkToolsState", "stop", "start"),
+        CLOUD,
+        "Detaching disk '{disk}' from VM '{vm}'",
+        lambda cpi: _left_off(cpi, "reboot_vm", _vm_with_disk(cpi)),
+        lambda ids: (ids["vm"], ids["disk"]),
+        faulted=(0, 1),
+    ),
+    Method(
+        "delete_vm+unreadable_vmx",
+        ("stop", "list", "deleteVM"),
+        CLOUD,
+        "Deleting VM '{vm}'",
+        _unreadable,
+        lambda ids: (ids["vm"],),
+    ),
 )
 # Methods that make no vmrun call at all (files only): checked to stay that way.
 NO_VMRUN = {
-    "has_vm": lambda ids: (ids["vm"],), "get_disks": lambda ids: (ids["vm"],),
-    "set_vm_metadata": lambda ids: (ids["vm"], {"job": "j"}), "create_disk": lambda ids: (64, {}, ids["vm"]),
+    "has_vm": lambda ids: (ids["vm"],),
+    "get_disks": lambda ids: (ids["vm"],),
+    "set_vm_metadata": lambda ids: (ids["vm"], {"job": "j"}),
+    "create_disk": lambda ids: (64, {}, ids["vm"]),
     "set_disk_metadata": lambda ids: (ids["disk"], {"a": "b"}),
 }
 BY_NAME = {m.name: m for m in METHODS}
-# Waits poll through transient answers until their deadline (toolkit.clock.wait_until), and the Tools
+# Waits poll through transient answers until their deadline (toolkit.host.clock.wait_until), and the Tools
 # wait through "unknown" too: faults for a few calls in a row only delay them.
 WAITS = {("create_vm", "checkToolsState"), ("create_vm+bootstrap", "listProcessesInGuest")}
 TRANSIENT = ("in-use", "host-transient", "tools-not-running", "checktoolsstate-unknown")
 # Outcomes where the CPI rightly carries on: the failed step has a documented fallback.
 RECOVERED = {
-    ("attach_disk", "stop"), ("detach_disk", "stop"), ("reboot_vm", "stop"),  # soft stop -> hard stop
+    ("attach_disk", "stop"),
+    ("detach_disk", "stop"),
+    ("reboot_vm", "stop"),  # soft stop -> hard stop
     # nothing VMware can delete: the directory removal does it
-    ("delete_vm", "deleteVM"), ("delete_vm+unreadable_vmx", "deleteVM"),
+    ("delete_vm", "deleteVM"),
+    ("delete_vm+unreadable_vmx", "deleteVM"),
     ("create_vm+bootstrap", "deleteDirectoryInGuest"),  # removing the guest temp dir is best effort
 }
 
@@ -206,14 +286,15 @@ def case(method: Method, step: int, error: str):  # type: ignore[no-untyped-def]
 
 CASES = [
     case(m, i, error)
-    for m in METHODS for i in (m.faulted if m.faulted is not None else range(len(m.steps)))
+    for m in METHODS
+    for i in (m.faulted if m.faulted is not None else range(len(m.steps)))
     for error in errors_of(m, m.steps[i])
 ]
 
 
 def verbs_of(calls: list[dict[str, Any]]) -> list[str]:
     """The verb of every vmrun call, "ovftool" for an ovftool call."""
-    from toolkit.sim.vmrun_model import HANDLERS
+    from vmtk_sim.vmrun_model import HANDLERS
 
     return [next(a for a in c["argv"] if a.lower() in HANDLERS) if c["tool"] == "vmrun" else c["tool"] for c in calls]
 
@@ -287,7 +368,9 @@ def temp_dirs_left(cpi: Cpi) -> list[str]:
 
 def made(cpi: Cpi) -> set[str]:
     """What a create leaves in the store: VM directories, stemcell directories."""
-    return {p.name for p in vm_dirs(cpi.store)} | ({p.name for p in cpi.store.glob("cs-*")} if cpi.store.exists() else set())
+    return {p.name for p in vm_dirs(cpi.store)} | (
+        {p.name for p in cpi.store.glob("cs-*")} if cpi.store.exists() else set()
+    )
 
 
 @pytest.mark.parametrize(("name", "step", "error"), CASES)

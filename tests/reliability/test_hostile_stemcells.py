@@ -78,27 +78,53 @@ def bomb() -> bytes:
 HOSTILE: dict[str, tuple[Callable[[Path], bytes], str]] = {
     "path-traversal": (lambda out: pack({**members(), "../outside/pwned": b"x"}), "escaping path"),
     "absolute-path": (lambda out: pack({**members(), f"{out}/pwned": b"x"}), "absolute or escaping path"),
-    "symlink-out": (lambda out: pack(members(), [special("image-disk1.vmdk", tarfile.SYMTYPE, str(out / "pwned"))]),
-                    "links are not allowed"),
-    "symlink-dir-then-file": (lambda out: pack({"esc/pwned": b"x"}, [special("esc", tarfile.SYMTYPE, str(out))]),
-                              "links are not allowed"),
-    "hardlink-out": (lambda out: pack(members(), [special("copy", tarfile.LNKTYPE, "/etc/passwd")]),
-                     "links are not allowed"),
+    "symlink-out": (
+        lambda out: pack(members(), [special("image-disk1.vmdk", tarfile.SYMTYPE, str(out / "pwned"))]),
+        "links are not allowed",
+    ),
+    "symlink-dir-then-file": (
+        lambda out: pack({"esc/pwned": b"x"}, [special("esc", tarfile.SYMTYPE, str(out))]),
+        "links are not allowed",
+    ),
+    "hardlink-out": (
+        lambda out: pack(members(), [special("copy", tarfile.LNKTYPE, "/etc/passwd")]),
+        "links are not allowed",
+    ),
     "char-device": (lambda out: pack(members(), [special("tty", tarfile.CHRTYPE)]), "device, fifo or other special"),
     "fifo": (lambda out: pack(members(), [special("pipe", tarfile.FIFOTYPE)]), "device, fifo or other special"),
     "huge-member": (lambda out: huge_header(), "over the member limit"),
     "decompression-bomb": (lambda out: bomb(), "decompression bomb"),
-    "absurd-disk": (lambda out: with_ovf(lambda t: t.replace('ovf:capacity="1"', 'ovf:capacity="99999999999999"')),
-                    "absurd capacity"),
-    "absurd-memory": (lambda out: with_ovf(lambda t: t.replace(
-        "<rasd:VirtualQuantity>512</rasd:VirtualQuantity>", "<rasd:VirtualQuantity>999999999999</rasd:VirtualQuantity>")),
-        "memory"),
-    "absurd-cpus": (lambda out: with_ovf(lambda t: t.replace(
-        "<rasd:VirtualQuantity>1</rasd:VirtualQuantity>", "<rasd:VirtualQuantity>100000</rasd:VirtualQuantity>", 1)),
-        "CPUs"),
-    "entity-expansion": (lambda out: with_ovf(lambda t: t.replace(
-        "?>", '?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>', 1)),
-        "DOCTYPE"),
+    "absurd-disk": (
+        lambda out: with_ovf(lambda t: t.replace('ovf:capacity="1"', 'ovf:capacity="99999999999999"')),
+        "absurd capacity",
+    ),
+    "absurd-memory": (
+        lambda out: with_ovf(
+            lambda t: t.replace(
+                "<rasd:VirtualQuantity>512</rasd:VirtualQuantity>",
+                "<rasd:VirtualQuantity>999999999999</rasd:VirtualQuantity>",
+            )
+        ),
+        "memory",
+    ),
+    "absurd-cpus": (
+        lambda out: with_ovf(
+            lambda t: t.replace(
+                "<rasd:VirtualQuantity>1</rasd:VirtualQuantity>",
+                "<rasd:VirtualQuantity>100000</rasd:VirtualQuantity>",
+                1,
+            )
+        ),
+        "CPUs",
+    ),
+    "entity-expansion": (
+        lambda out: with_ovf(
+            lambda t: t.replace(
+                "?>", '?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>', 1
+            )
+        ),
+        "DOCTYPE",
+    ),
     "not-a-tarball": (lambda out: b"\x1f\x8b" + b"garbage" * 100, "not a readable tar archive"),
 }
 

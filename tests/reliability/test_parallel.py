@@ -21,9 +21,9 @@ import pytest
 from tests.cpi.conftest import MANUAL
 from tests.reliability.leaks import attached_disks, inconsistencies, leaks, vm_dirs
 from tests.reliability.procs import Site
-from toolkit import devices
-from toolkit.sim import SimHost
-from toolkit.vmx import Vmx
+from toolkit.vmware import devices
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import SimHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_process, pytest.mark.timeout(900)]
 
@@ -51,7 +51,10 @@ class Worker:
         return response["result"]
 
     def run(self) -> Worker:
-        self.vm, self.networks = self.call("create_vm", f"agent-{self.n}", STEMCELL, {"disk": 64}, MANUAL, [], {}) or ("", {})
+        self.vm, self.networks = self.call("create_vm", f"agent-{self.n}", STEMCELL, {"disk": 64}, MANUAL, [], {}) or (
+            "",
+            {},
+        )
         first, second = self.call("create_disk", 64, {}, self.vm), self.call("create_disk", 64, {}, self.vm)
         self.disks = [first, second]
         self.call("attach_disk", self.vm, first)

@@ -25,7 +25,7 @@ import pytest
 from cpi.config import CpiConfig
 from tests.cpi.conftest import MANUAL, STEMCELL_CDROM, Cpi
 from toolkit.errors import ConfigError
-from toolkit.sim import SimHost
+from vmtk_sim import SimHost
 
 pytestmark = pytest.mark.real_process  # bootstrap scripts really run (sandboxed) in the simulated guest
 
@@ -40,21 +40,40 @@ HOLDERS = {"env.json", "env.iso", "sim.json"}  # files whose job is to hold a se
 
 
 def config_mapping(store: Path, vmrun_bin: str = "vmrun-sim") -> dict[str, Any]:
-    return {"cloud": {"properties": {
-        "agent": {"mbus": f"https://mbus:{MBUS_PW}@0.0.0.0:6868", "ntp": [],
-                  "blobstore": {"provider": "dav", "options": {"user": "agent", "password": BLOB_PW}}},
-        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": vmrun_bin,
-                  "vm_start_max_wait_seconds": 60, "vm_soft_shutdown_max_wait_seconds": 5,
-                  # Parsed (and so able to leak) though the in-process runner never connects.
-                  "ssh_tunnel": {"host": "", "username": "u", "private_key": PRIVATE_KEY}},
-    }}}
+    return {
+        "cloud": {
+            "properties": {
+                "agent": {
+                    "mbus": f"https://mbus:{MBUS_PW}@0.0.0.0:6868",
+                    "ntp": [],
+                    "blobstore": {"provider": "dav", "options": {"user": "agent", "password": BLOB_PW}},
+                },
+                "vmrun": {
+                    "vm_store_path": str(store),
+                    "vmrun_bin_path": vmrun_bin,
+                    "vm_start_max_wait_seconds": 60,
+                    "vm_soft_shutdown_max_wait_seconds": 5,
+                    # Parsed (and so able to leak) though the in-process runner never connects.
+                    "ssh_tunnel": {"host": "", "username": "u", "private_key": PRIVATE_KEY},
+                },
+            }
+        }
+    }
 
 
 def bootstrap(password: str, script: str = "echo ok\n") -> dict[str, Any]:
-    return {"disk": 64, "bootstrap": {
-        "script_content": script, "script_path": "/tmp/b.sh", "interpreter_path": "/bin/sh",
-        "username": "vcap", "password": password, "ready_process_name": "bosh-agent", "max_wait_seconds": 30,
-    }}
+    return {
+        "disk": 64,
+        "bootstrap": {
+            "script_content": script,
+            "script_path": "/tmp/b.sh",
+            "interpreter_path": "/bin/sh",
+            "username": "vcap",
+            "password": password,
+            "ready_process_name": "bosh-agent",
+            "max_wait_seconds": 30,
+        },
+    }
 
 
 def leaked(text: str) -> list[str]:
@@ -139,8 +158,12 @@ def test_no_secret_on_the_executables_stdout_or_stderr(tmp_path: Path) -> None:
     for password in (GUEST_PW, WRONG_PW):
         request = {"method": "create_vm", "arguments": ["a", stemcell, bootstrap(password), MANUAL, [], {}]}
         done = subprocess.run(
-            [str(Path(sys.executable).with_name("bosh-vmrun-cpi")), str(config)], input=json.dumps(request).encode(),
-            capture_output=True, timeout=120, check=False, env={"VMRUN_SIM_HOME": str(home), "PATH": "/usr/bin:/bin"},
+            [str(Path(sys.executable).with_name("bosh-vmrun-cpi")), str(config)],
+            input=json.dumps(request).encode(),
+            capture_output=True,
+            timeout=120,
+            check=False,
+            env={"VMRUN_SIM_HOME": str(home), "PATH": "/usr/bin:/bin"},
         )
         outputs.append(done.stdout.decode() + done.stderr.decode())
     assert '"error": null' in outputs[0] and "Bosh::Clouds::VMCreationFailed" in outputs[1]

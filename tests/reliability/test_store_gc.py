@@ -29,8 +29,9 @@ from tests.support.sshd import Sshd
 
 
 def gc(store: Path) -> str:
-    done = subprocess.run([str(BIN / "vmtk"), "store", "gc", str(store), "--delete"],
-                          capture_output=True, timeout=120, check=True)
+    done = subprocess.run(
+        [str(BIN / "vmtk"), "store", "gc", str(store), "--delete"], capture_output=True, timeout=120, check=True
+    )
     return done.stdout.decode()
 
 
@@ -83,12 +84,21 @@ def test_gc_sweeps_a_temporary_left_in_a_live_vm_by_a_killed_write(cpi: Cpi) -> 
 
 UNKNOWN = "0b1c2d3e-aaaa-4bbb-8ccc-00000000dead"
 ON_UNKNOWN: dict[str, tuple[Any, ...]] = {
-    "delete_vm": (UNKNOWN,), "reboot_vm": (UNKNOWN,), "set_vm_metadata": (UNKNOWN, {}),
-    "attach_disk": (UNKNOWN, UNKNOWN), "detach_disk": (UNKNOWN, UNKNOWN),
-    "delete_disk": (UNKNOWN,), "set_disk_metadata": (UNKNOWN, {}), "resize_disk": (UNKNOWN, 128),
-    "update_disk": (UNKNOWN, 128, {}), "snapshot_disk": (UNKNOWN, {}), "delete_stemcell": (UNKNOWN,),
+    "delete_vm": (UNKNOWN,),
+    "reboot_vm": (UNKNOWN,),
+    "set_vm_metadata": (UNKNOWN, {}),
+    "attach_disk": (UNKNOWN, UNKNOWN),
+    "detach_disk": (UNKNOWN, UNKNOWN),
+    "delete_disk": (UNKNOWN,),
+    "set_disk_metadata": (UNKNOWN, {}),
+    "resize_disk": (UNKNOWN, 128),
+    "update_disk": (UNKNOWN, 128, {}),
+    "snapshot_disk": (UNKNOWN, {}),
+    "delete_stemcell": (UNKNOWN,),
     "create_vm": ("a", UNKNOWN, {}, {}, [], {}),
-    "get_disks": (UNKNOWN,), "has_vm": (UNKNOWN,), "has_disk": (UNKNOWN,),
+    "get_disks": (UNKNOWN,),
+    "has_vm": (UNKNOWN,),
+    "has_disk": (UNKNOWN,),
 }
 
 
@@ -104,8 +114,19 @@ def gc_over_ssh(server: Sshd, store: Path, key: Path, *, delete: bool = True) ->
     """``vmtk --ssh ... store gc``, as run on the director (where the CPI's locks are)."""
     key.write_text(server.private_key)
     key.chmod(0o600)
-    argv = [str(BIN / "vmtk"), "--ssh", f"{server.username}@{server.host}:{server.port}", "--ssh-key", str(key),
-            "--ssh-host-key", server.host_public_key, "store", "gc", str(store), *(["--delete"] if delete else [])]
+    argv = [
+        str(BIN / "vmtk"),
+        "--ssh",
+        f"{server.username}@{server.host}:{server.port}",
+        "--ssh-key",
+        str(key),
+        "--ssh-host-key",
+        server.host_public_key,
+        "store",
+        "gc",
+        str(store),
+        *(["--delete"] if delete else []),
+    ]
     return subprocess.run(argv, capture_output=True, timeout=120, check=True).stdout.decode()
 
 

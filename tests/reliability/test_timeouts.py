@@ -19,7 +19,7 @@ import pytest
 
 from tests.cpi.conftest import MANUAL, STEMCELL_CDROM, Cpi
 from tests.reliability.leaks import leaks
-from toolkit.sim import SimHost
+from vmtk_sim import SimHost
 
 VMRUN_TIMEOUT = 120
 SOFT_STOP = 30
@@ -29,8 +29,12 @@ HANG = 1_000_000.0  # seconds of simulated latency: far beyond every bound
 
 @pytest.fixture
 def bounded(make_cpi) -> Cpi:  # type: ignore[no-untyped-def]
-    return make_cpi(vmrun_timeout_seconds=VMRUN_TIMEOUT, vm_soft_shutdown_max_wait_seconds=SOFT_STOP,
-                    lock_timeout_seconds=LOCK_TIMEOUT, vm_start_max_wait_seconds=300)
+    return make_cpi(
+        vmrun_timeout_seconds=VMRUN_TIMEOUT,
+        vm_soft_shutdown_max_wait_seconds=SOFT_STOP,
+        lock_timeout_seconds=LOCK_TIMEOUT,
+        vm_start_max_wait_seconds=300,
+    )
 
 
 def ready(cpi: Cpi) -> dict[str, str]:
@@ -106,19 +110,34 @@ def test_the_executable_stops_a_hanging_vmrun_on_the_real_clock(tmp_path: Path) 
     home, store = tmp_path / "sim", tmp_path / "store"
     SimHost(home).configure(boot_delay=0, latency={"start": 600})
     config = tmp_path / "cpi.json"
-    config.write_text(json.dumps({"cloud": {"properties": {
-        "agent": {"mbus": "https://mbus:p@0.0.0.0:6868"},
-        "vmrun": {"vm_store_path": str(store), "vmrun_bin_path": str(Path(sys.executable).with_name("vmrun-sim")),
-                  "vmrun_timeout_seconds": 2},
-    }}}))
+    config.write_text(
+        json.dumps(
+            {
+                "cloud": {
+                    "properties": {
+                        "agent": {"mbus": "https://mbus:p@0.0.0.0:6868"},
+                        "vmrun": {
+                            "vm_store_path": str(store),
+                            "vmrun_bin_path": str(Path(sys.executable).with_name("vmrun-sim")),
+                            "vmrun_timeout_seconds": 2,
+                        },
+                    }
+                }
+            }
+        )
+    )
     stemcell = "5a5a5a5a-0000-4000-8000-0000000000bb"
     with open(SimHost(home).make_vm(str(store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx")), "a", encoding="utf-8") as f:
         f.write(STEMCELL_CDROM)
     request = {"method": "create_vm", "arguments": ["a", stemcell, {}, MANUAL, [], {}]}
     started = time.monotonic()
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("bosh-vmrun-cpi")), str(config)], input=json.dumps(request).encode(),
-        capture_output=True, timeout=60, check=False, env={"VMRUN_SIM_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        [str(Path(sys.executable).with_name("bosh-vmrun-cpi")), str(config)],
+        input=json.dumps(request).encode(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={"VMRUN_SIM_HOME": str(home), "PATH": "/usr/bin:/bin"},
     )
     elapsed = time.monotonic() - started
     response = json.loads(done.stdout)

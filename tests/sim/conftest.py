@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.clock import FakeClock
-from toolkit.runner import Completed
-from toolkit.sim import SimHost
+from toolkit.host.clock import FakeClock
+from toolkit.host.runner import Completed
+from vmtk_sim import SimHost
 
 GUEST = ("-gu", "vcap", "-gp", "c1oudc0w")
 BOOT_DELAY = 5.0

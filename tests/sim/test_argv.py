@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.sim.argv import VERBS, parse, split_options
+from vmtk_sim.argv import VERBS, parse, split_options
 
 
 def test_auth_flags_before_the_verb_are_taken() -> None:

@@ -14,8 +14,8 @@ import pytest
 
 from tests.sim.conftest import GUEST
 from toolkit.errors import CommandTimeout
-from toolkit.runner import Completed, LocalRunner
-from toolkit.sim import SimHost, sandbox
+from toolkit.host.runner import Completed, LocalRunner
+from vmtk_sim import SimHost, sandbox
 
 pytestmark = pytest.mark.real_process
 BIN = Path(sys.executable).parent
@@ -122,7 +122,7 @@ def test_the_power_on_hook_gets_the_vmx_and_the_settings_iso(home: SimHost, tmp_
 
 
 def test_ovftool_sim_is_the_ovftool_model_behind_a_console_script(home: SimHost) -> None:
-    pytest.importorskip("toolkit.sim.ovftool_model")
+    pytest.importorskip("vmtk_sim.ovftool_model")
     answer = LocalRunner().run([str(BIN / "ovftool-sim"), "--version"], timeout=60)
     assert answer.exit_code == 0 and "VMware ovftool" in answer.stdout
     assert home.calls()[-1]["tool"] == "ovftool"

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from toolkit.vmx import Vmx
 
 from tests.sim.conftest import BOOT_DELAY, GUEST, Vmrun
-from toolkit.clock import FakeClock
-from toolkit.iso import settings_iso
-from toolkit.sim import AgentStatus, SimHost
+from toolkit.formats.iso import settings_iso
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import AgentStatus, SimHost
 
 SETTINGS = {
     "agent_id": "agent-1",
@@ -25,12 +25,11 @@ def guest(vmrun: Vmrun, verb: str, *args: str) -> tuple[int, str]:
     return answer.exit_code, answer.stdout
 
 
-def test_guest_operations_check_power_tools_then_credentials(
-    vmrun: Vmrun, vmx: str, clock: FakeClock
-) -> None:
+def test_guest_operations_check_power_tools_then_credentials(vmrun: Vmrun, vmx: str, clock: FakeClock) -> None:
     assert guest(vmrun, "fileExistsInGuest", vmx, "/etc") == (
-        255, f"Error: The virtual machine is not powered on: {vmx}\n",
-    )  # fmt: skip
+        255,
+        f"Error: The virtual machine is not powered on: {vmx}\n",
+    )
     vmrun("start", vmx)
     assert guest(vmrun, "fileExistsInGuest", vmx, "/etc")[1] == (
         f"Error: The VMware Tools are not running in the virtual machine: {vmx}\n"
@@ -64,9 +63,7 @@ def test_copy_in_and_out_round_trips_a_file(vmrun: Vmrun, booted: str, tmp_path:
         ("createDirectoryInGuest", ("/no/such/parent",)),
     ],
 )
-def test_missing_files_answer_a_file_was_not_found(
-    vmrun: Vmrun, booted: str, verb: str, args: tuple[str, ...]
-) -> None:
+def test_missing_files_answer_a_file_was_not_found(vmrun: Vmrun, booted: str, verb: str, args: tuple[str, ...]) -> None:
     assert guest(vmrun, verb, booted, *args) == (255, "Error: A file was not found\n")
 
 
@@ -77,9 +74,7 @@ def test_existence_questions_answer_in_words(vmrun: Vmrun, booted: str) -> None:
     assert guest(vmrun, "directoryExistsInGuest", booted, "/nope") == (255, "The directory does not exist.\n")
 
 
-def test_directories_can_be_created_listed_renamed_and_deleted(
-    vmrun: Vmrun, booted: str, host: SimHost
-) -> None:
+def test_directories_can_be_created_listed_renamed_and_deleted(vmrun: Vmrun, booted: str, host: SimHost) -> None:
     assert guest(vmrun, "createDirectoryInGuest", booted, "/var/vcap/store") == (0, "")
     assert guest(vmrun, "createDirectoryInGuest", booted, "/var/vcap/store")[0] == 255
     temp = guest(vmrun, "CreateTempfileInGuest", booted)[1].strip()
@@ -88,10 +83,7 @@ def test_directories_can_be_created_listed_renamed_and_deleted(
     assert (host.vm(booted).guest_root / "var/vcap/store/a").is_file()
     assert guest(vmrun, "deleteFileInGuest", booted, "/var/vcap/store/a") == (0, "")
     assert guest(vmrun, "deleteDirectoryInGuest", booted, "/var/vcap/store") == (0, "")
-    assert (
-        guest(vmrun, "directoryExistsInGuest", booted, "/var/vcap/store")[1]
-        == "The directory does not exist.\n"
-    )
+    assert guest(vmrun, "directoryExistsInGuest", booted, "/var/vcap/store")[1] == "The directory does not exist.\n"
 
 
 def test_guest_symlinks_cannot_lead_a_copy_out_of_the_guest(
@@ -192,9 +184,7 @@ def test_the_agent_matches_network_macs_against_the_nics(
     assert host.vm(vmx).agent.status is AgentStatus.RUNNING
 
 
-def test_the_agent_reads_only_the_first_cdrom(
-    vmrun: Vmrun, vmx: str, host: SimHost, clock: FakeClock
-) -> None:
+def test_the_agent_reads_only_the_first_cdrom(vmrun: Vmrun, vmx: str, host: SimHost, clock: FakeClock) -> None:
     attach_settings(vmx, SETTINGS, slot="sata0:1")
     config = Vmx.parse(Path(vmx).read_bytes())
     for key, value in (("present", "TRUE"), ("deviceType", "atapi-cdrom")):
@@ -205,9 +195,7 @@ def test_the_agent_reads_only_the_first_cdrom(
     assert host.vm(vmx).agent.status is AgentStatus.FAILED
 
 
-def test_the_guest_ip_appears_after_tools_and_ip_delay(
-    vmrun: Vmrun, vmx: str, host: SimHost, clock: FakeClock
-) -> None:
+def test_the_guest_ip_appears_after_tools_and_ip_delay(vmrun: Vmrun, vmx: str, host: SimHost, clock: FakeClock) -> None:
     host.configure(ip_delay=3.0)
     vmrun("start", vmx)
     clock.advance(BOOT_DELAY)
@@ -217,9 +205,7 @@ def test_the_guest_ip_appears_after_tools_and_ip_delay(
     assert vmrun("getGuestIPAddress", vmx).stdout == waited.stdout
 
 
-def test_guest_variables_start_from_guestinfo_and_can_be_written(
-    vmrun: Vmrun, vmx: str, clock: FakeClock
-) -> None:
+def test_guest_variables_start_from_guestinfo_and_can_be_written(vmrun: Vmrun, vmx: str, clock: FakeClock) -> None:
     config = Vmx.parse(Path(vmx).read_bytes())
     config.set("guestinfo.userdata", "hello")
     Path(vmx).write_bytes(config.dumps())

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.errors import VmrunError
-from toolkit.sim import guestfs
+from vmtk_sim import guestfs
 
 COMPONENTS = st.sampled_from(["a", "b", "..", ".", "up", "abs", "loop", "usr", "tmp", "etc"])
 

@@ -22,12 +22,12 @@ import pytest
 from fixtures.make_stemcell import tgz
 from tests.support import mbus_cert
 from tests.support.agent_client import AgentClient, AgentError, AgentRequestError, BlobRef, DavBlobstore, Mbus
-from toolkit.clock import SystemClock
 from toolkit.errors import ConfigError
-from toolkit.iso import settings_iso
-from toolkit.sim import Power, SimHost, guestfs
-from toolkit.sim.sandbox import unavailable
-from toolkit.vmx import Vmx
+from toolkit.formats.iso import settings_iso
+from toolkit.host.clock import SystemClock
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import Power, SimHost, guestfs
+from vmtk_sim.sandbox import unavailable
 
 pytestmark = pytest.mark.real_process
 
@@ -44,8 +44,11 @@ def free_port() -> int:
 def settings(port: int, *, cert: bool = True) -> dict[str, Any]:
     env = {"bosh": {"mbus": {"cert": CERT.env_cert()}}} if cert else {"bosh": {}}
     return {
-        "agent_id": "agent-1", "vm": {"name": "vm-1"}, "mbus": f"https://mbus:{PASSWORD}@0.0.0.0:{port}",
-        "disks": {"system": "0", "persistent": {}}, "env": env,
+        "agent_id": "agent-1",
+        "vm": {"name": "vm-1"},
+        "mbus": f"https://mbus:{PASSWORD}@0.0.0.0:{port}",
+        "disks": {"system": "0", "persistent": {}},
+        "env": env,
         "networks": {"default": {"type": "dynamic", "default": ["dns", "gateway"]}},
     }
 
@@ -138,10 +141,12 @@ def test_stop_and_start_switch_the_job_state(vm: Vm) -> None:
 @pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
 def test_compile_package_runs_packaging_in_the_guest_and_returns_a_checked_blob(vm: Vm) -> None:
     blobs = DavBlobstore(vm.mbus)
-    source = tgz({"packaging": b"set -e\necho \"built $BOSH_PACKAGE_NAME\" > $BOSH_INSTALL_TARGET/out.txt\n"})
+    source = tgz({"packaging": b'set -e\necho "built $BOSH_PACKAGE_NAME" > $BOSH_INSTALL_TARGET/out.txt\n'})
     blob_id = str(hashlib.sha1(source).hexdigest())
     blobs.put(blob_id, source)
-    compiled = vm.agent.compile_package(BlobRef("hello", "v1", "sha256:" + hashlib.sha256(source).hexdigest(), blob_id), [])
+    compiled = vm.agent.compile_package(
+        BlobRef("hello", "v1", "sha256:" + hashlib.sha256(source).hexdigest(), blob_id), []
+    )
     archive = blobs.get(compiled.blobstore_id)
     assert hashlib.sha1(archive).hexdigest() == compiled.sha1
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -156,8 +161,11 @@ def test_a_failing_packaging_script_fails_the_task_with_its_output(vm: Vm) -> No
     blobs = DavBlobstore(vm.mbus)
     source = tgz({"packaging": b"echo compiler-says-no >&2\nexit 3\n"})
     blobs.put("src-1", source)
-    with pytest.raises(AgentError, match=r": Compiling package bad: Running packaging script: "
-                                         r"Command exited with 3; Stdout: , Stderr: compiler-says-no\n\+ exit 3"):
+    with pytest.raises(
+        AgentError,
+        match=r": Compiling package bad: Running packaging script: "
+        r"Command exited with 3; Stdout: , Stderr: compiler-says-no\n\+ exit 3",
+    ):
         vm.agent.compile_package(BlobRef("bad", "v1", hashlib.sha1(source).hexdigest(), "src-1"), [])
 
 
@@ -182,7 +190,9 @@ def test_blob_ids_cannot_name_files_outside_the_store(vm: Vm) -> None:
 
 
 def test_mount_disk_needs_a_known_hint_that_names_an_attached_disk(vm: Vm) -> None:
-    with pytest.raises(AgentError, match="Reading persistent disk settings: Persistent disk with volume id 'disk-1' could not be found"):
+    with pytest.raises(
+        AgentError, match="Reading persistent disk settings: Persistent disk with volume id 'disk-1' could not be found"
+    ):
         vm.agent.mount_disk("disk-1")
     with pytest.raises(AgentError, match=": Persistent disk with volume id 'disk-1' could not be found$"):
         vm.agent.unmount_disk("disk-1")
@@ -258,35 +268,62 @@ def apply_jobs(vm: Vm, files: dict[str, bytes], templates: list[str]) -> None:
     rendered = tgz(files)
     blob_id = f"rendered-{hashlib.sha1(rendered).hexdigest()}"
     DavBlobstore(vm.mbus).put(blob_id, rendered)
-    vm.agent.apply({
-        "deployment": "d", "job": {"name": "g", "templates": [{"name": t, "version": "1"} for t in templates]},
-        "packages": {}, "networks": {}, "persistent_disk": 1024, "configuration_hash": "h1",
-        "rendered_templates_archive": {"blobstore_id": blob_id, "sha1": hashlib.sha1(rendered).hexdigest()},
-    })
+    vm.agent.apply(
+        {
+            "deployment": "d",
+            "job": {"name": "g", "templates": [{"name": t, "version": "1"} for t in templates]},
+            "packages": {},
+            "networks": {},
+            "persistent_disk": 1024,
+            "configuration_hash": "h1",
+            "rendered_templates_archive": {"blobstore_id": blob_id, "sha1": hashlib.sha1(rendered).hexdigest()},
+        }
+    )
 
 
 def test_apply_resolves_dynamic_networks_and_installs_only_with_a_configuration_hash(vm: Vm) -> None:
-    networks = {"default": {"type": "dynamic", "default": ["dns", "gateway"]}, "other": {"type": "manual", "ip": "10.0.0.5"}}
-    spec = {"deployment": "d", "name": "web", "id": "uuid-1", "az": "z1", "networks": networks,
-            "packages": {"p": {"name": "p", "version": "1", "sha1": "0" * 40, "blobstore_id": "missing"}}}
+    networks = {
+        "default": {"type": "dynamic", "default": ["dns", "gateway"]},
+        "other": {"type": "manual", "ip": "10.0.0.5"},
+    }
+    spec = {
+        "deployment": "d",
+        "name": "web",
+        "id": "uuid-1",
+        "az": "z1",
+        "networks": networks,
+        "packages": {"p": {"name": "p", "version": "1", "sha1": "0" * 40, "blobstore_id": "missing"}},
+    }
     vm.agent.apply(spec)  # no configuration_hash: stored, nothing installed (the missing blob is never read)
     state = vm.agent.get_state()
-    assert state["networks"]["default"]["ip"].startswith("192.168.80.") and state["networks"]["other"]["ip"] == "10.0.0.5"
+    assert (
+        state["networks"]["default"]["ip"].startswith("192.168.80.") and state["networks"]["other"]["ip"] == "10.0.0.5"
+    )
     assert state["name"] == "web" and not vm.guest("/var/vcap/packages").exists()
-    assert [vm.guest(f"/var/vcap/instance/{f}").read_text() for f in ("id", "az", "name", "deployment")] == \
-        ["uuid-1", "z1", "web", "d"]
+    assert [vm.guest(f"/var/vcap/instance/{f}").read_text() for f in ("id", "az", "name", "deployment")] == [
+        "uuid-1",
+        "z1",
+        "web",
+        "d",
+    ]
     with pytest.raises(AgentError, match="blob 'missing' not found"):
         vm.agent.apply({**spec, "configuration_hash": "h1"})
 
 
 @pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
 def test_applied_jobs_run_their_scripts_with_the_options_env(vm: Vm) -> None:
-    apply_jobs(vm, {
-        "web/bin/pre-start": b"#!/bin/bash\necho \"pre-start says $GREETING\"\n",
-        "bad/bin/pre-start": b"#!/bin/bash\necho broken >&2\nexit 1\n",
-    }, ["web", "bad"])
+    apply_jobs(
+        vm,
+        {
+            "web/bin/pre-start": b'#!/bin/bash\necho "pre-start says $GREETING"\n',
+            "bad/bin/pre-start": b"#!/bin/bash\necho broken >&2\nexit 1\n",
+        },
+        ["web", "bad"],
+    )
     assert vm.agent.get_state()["deployment"] == "d"
-    with pytest.raises(AgentError, match=r": 1 of 2 pre-start scripts failed\. Failed Jobs: bad\. Successful Jobs: web\.$"):
+    with pytest.raises(
+        AgentError, match=r": 1 of 2 pre-start scripts failed\. Failed Jobs: bad\. Successful Jobs: web\.$"
+    ):
         vm.agent.run_script("pre-start", {"env": {"GREETING": "hello"}})
     assert vm.guest("/var/vcap/sys/log/web/pre-start.stdout.log").read_text() == "pre-start says hello\n"
     assert vm.guest("/var/vcap/sys/log/bad/pre-start.stderr.log").read_text() == "broken\n"
@@ -295,9 +332,17 @@ def test_applied_jobs_run_their_scripts_with_the_options_env(vm: Vm) -> None:
 
 @pytest.mark.skipif(unavailable() is not None, reason=f"guest programs cannot run here: {unavailable()}")
 def test_a_dynamic_drain_is_asked_again_until_done_and_answers_0(vm: Vm) -> None:
-    apply_jobs(vm, {"web/bin/drain": (
-        b"#!/bin/bash\necho \"$* state=$BOSH_JOB_STATE next=${BOSH_JOB_NEXT_STATE-unset}\" >> /var/vcap/data/drained\n"
-        b"if [ \"$1\" = job_check_status ]; then echo 0; else echo -1; fi\n")}, ["web"])
+    apply_jobs(
+        vm,
+        {
+            "web/bin/drain": (
+                b"#!/bin/bash\n"
+                b'echo "$* state=$BOSH_JOB_STATE next=${BOSH_JOB_NEXT_STATE-unset}" >> /var/vcap/data/drained\n'
+                b'if [ "$1" = job_check_status ]; then echo 0; else echo -1; fi\n'
+            )
+        },
+        ["web"],
+    )
     assert vm.agent.run_task("drain", ["shutdown", {}]) == 0
     assert vm.guest("/var/vcap/data/drained").read_text().splitlines() == [
         'job_shutdown hash_unchanged state={"persistent_disk":1024} next={"persistent_disk":0}',

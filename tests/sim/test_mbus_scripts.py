@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.errors import AgentActionError
-from toolkit.sim.mbus.guest import TRUNCATE_BYTES, Outcome, Output
-from toolkit.sim.mbus.scripts import drain_params, script_env, summarize
+from vmtk_sim.mbus.errors import AgentActionError
+from vmtk_sim.mbus.guest import TRUNCATE_BYTES, Outcome, Output
+from vmtk_sim.mbus.scripts import drain_params, script_env, summarize
 
 APPLIED = {
     "job": {"templates": [{"name": "web", "version": "1"}]},
@@ -18,13 +18,22 @@ APPLIED = {
 
 def test_shutdown_drain_arguments_and_job_state() -> None:
     assert drain_params("shutdown", APPLIED, []) == (
-        ["job_shutdown", "hash_unchanged"], {"BOSH_JOB_STATE": '{"persistent_disk":2048}'})
+        ["job_shutdown", "hash_unchanged"],
+        {"BOSH_JOB_STATE": '{"persistent_disk":2048}'},
+    )
 
 
 def test_update_drain_names_the_job_hash_and_package_changes() -> None:
-    new = {**APPLIED, "configuration_hash": "h2", "persistent_disk": 0,
-           "packages": {"ruby": {"name": "ruby", "sha1": "aaa"}, "nginx": {"name": "nginx", "sha1": "ccc"},
-                        "git": {"name": "git", "sha1": "ddd"}}}
+    new = {
+        **APPLIED,
+        "configuration_hash": "h2",
+        "persistent_disk": 0,
+        "packages": {
+            "ruby": {"name": "ruby", "sha1": "aaa"},
+            "nginx": {"name": "nginx", "sha1": "ccc"},
+            "git": {"name": "git", "sha1": "ddd"},
+        },
+    }
     arguments, env = drain_params("update", APPLIED, [new])
     assert arguments == ["job_changed", "hash_changed", "git", "nginx"]
     assert env == {"BOSH_JOB_STATE": '{"persistent_disk":2048}', "BOSH_JOB_NEXT_STATE": '{"persistent_disk":0}'}
@@ -36,13 +45,16 @@ def test_update_drain_on_a_fresh_agent_is_job_new_hash_new() -> None:
     assert drain_params("update", APPLIED, [APPLIED])[0] == ["job_changed", "hash_unchanged"]
 
 
-@pytest.mark.parametrize(("drain_type", "new_specs", "message"), [
-    ("status", [], "Unexpected call with drain type 'status'"),
-    ("update", [], "Drain update requires new spec"),
-    ("restart", [], "unknown drain type 'restart'"),
-    ("shutdown", ["not a spec"], "new apply spec is not a map"),
-    ("update", [{"packages": {"ruby": "not a map"}}], "package 'ruby' of the new apply spec is not a map"),
-])
+@pytest.mark.parametrize(
+    ("drain_type", "new_specs", "message"),
+    [
+        ("status", [], "Unexpected call with drain type 'status'"),
+        ("update", [], "Drain update requires new spec"),
+        ("restart", [], "unknown drain type 'restart'"),
+        ("shutdown", ["not a spec"], "new apply spec is not a map"),
+        ("update", [{"packages": {"ruby": "not a map"}}], "package 'ruby' of the new apply spec is not a map"),
+    ],
+)
 def test_drain_refuses(drain_type: str, new_specs: list[object], message: str) -> None:
     with pytest.raises(AgentActionError, match=message):
         drain_params(drain_type, APPLIED, new_specs)
@@ -50,7 +62,9 @@ def test_drain_refuses(drain_type: str, new_specs: list[object], message: str) -
 
 def test_summary_names_failed_then_successful_jobs() -> None:
     summarize("pre-start", {"a": True, "b": True})  # all passed: nothing raised
-    with pytest.raises(AgentActionError, match=r"^2 of 3 post-start scripts failed\. Failed Jobs: a, c\. Successful Jobs: b\.$"):
+    with pytest.raises(
+        AgentActionError, match=r"^2 of 3 post-start scripts failed\. Failed Jobs: a, c\. Successful Jobs: b\.$"
+    ):
         summarize("post-start", {"a": False, "b": True, "c": False})
     with pytest.raises(AgentActionError, match=r"^1 of 1 drain scripts failed\. Failed Jobs: a\.$"):
         summarize("drain", {"a": False})

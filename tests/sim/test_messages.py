@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.sim import messages as msg
-from toolkit.sim.knobs import Platform
-from toolkit.sim.vmrun_model import render
+from vmtk_sim import messages as msg
+from vmtk_sim.knobs import Platform
+from vmtk_sim.vmrun_model import render
 
 OUTPUTS = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "vmrun"
 WEB = r"C:\vms\web\web.vmx"
@@ -43,9 +43,7 @@ CAPTURED = {
     "snapshot-missing.txt": msg.SNAPSHOT_MISSING,
     "tools-not-running.txt": msg.TOOLS_NOT_RUNNING.format(vmx=WEB),
     "list-running.txt": "\n".join([msg.LIST_HEADER.format(count=1), WEB]),
-    "listsnapshots-tree.txt": "\n".join(
-        [msg.SNAPSHOTS_HEADER.format(count=3), "s1", "\ts2 with space", "\t\ts3"]
-    ),
+    "listsnapshots-tree.txt": "\n".join([msg.SNAPSHOTS_HEADER.format(count=3), "s1", "\ts2 with space", "\t\ts3"]),
     "processes-windows.txt": "\n".join(
         [
             msg.PROCESS_HEADER.format(count=3),
@@ -69,9 +67,13 @@ def test_each_message_prints_exactly_the_captured_output(name: str) -> None:
 def test_every_captured_vmrun_output_that_the_simulator_can_print_is_checked() -> None:
     # Outputs the simulator never prints: other products' quirks and host-level failures.
     never = {
-        "encrypted-wrong-pw.txt", "host-transient.txt", "host-version.txt", "getguestip-ok.txt",
-        "listsnapshots-flat.vmctl.txt", "processes-linux.mech.txt",
-    }  # fmt: skip
+        "encrypted-wrong-pw.txt",
+        "host-transient.txt",
+        "host-version.txt",
+        "getguestip-ok.txt",
+        "listsnapshots-flat.vmctl.txt",
+        "processes-linux.mech.txt",
+    }
     assert {p.name for p in OUTPUTS.glob("*.txt")} - never == set(CAPTURED)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import vmdk
-from toolkit.clock import FakeClock
-from toolkit.sim.ovftool_model import run_ovftool
-from toolkit.vmx import Vmx
+from toolkit.formats import vmdk
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim.ovftool_model import run_ovftool
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 OUTPUTS = FIXTURES / "outputs" / "ovftool"

@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
-from toolkit.vmx import Vmx
 
 from tests.sim.conftest import BOOT_DELAY, GUEST, Vmrun
-from toolkit.clock import FakeClock
 from toolkit.errors import CommandTimeout
-from toolkit.sim import Power, SimHost
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import Power, SimHost
 
 
 def read(vmx: str) -> Vmx:
@@ -58,9 +58,7 @@ def test_an_unparsable_vmx_cannot_be_read(vmrun: Vmrun, vmx: str, damage: str) -
     with open(vmx, "a", encoding="utf-8") as handle:
         handle.write(damage)
     answer = vmrun("start", vmx)
-    assert (
-        answer.stdout == f"Error: Cannot open VM: {vmx}, Cannot read the virtual machine configuration file\n"
-    )
+    assert answer.stdout == f"Error: Cannot open VM: {vmx}, Cannot read the virtual machine configuration file\n"
     assert vmrun("list").stdout == "Total running VMs: 0\n"
 
 
@@ -270,7 +268,7 @@ def test_programs_that_are_not_simulated_tools_really_run_through_the_local_runn
 
 
 def test_ovftool_sim_routes_to_the_ovftool_model_and_is_logged(host: SimHost) -> None:
-    pytest.importorskip("toolkit.sim.ovftool_model")
+    pytest.importorskip("vmtk_sim.ovftool_model")
     answer = host.runner().run(["/opt/bin/ovftool-sim", "--version"], timeout=60)
     assert answer.exit_code == 0 and answer.stdout.startswith("VMware ovftool")
     assert host.calls()[-1]["tool"] == "ovftool"

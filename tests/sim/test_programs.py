@@ -10,7 +10,7 @@ import pytest
 
 from tests.sim.conftest import GUEST, Vmrun
 from toolkit.errors import CommandTimeout
-from toolkit.sim import SimHost, sandbox
+from vmtk_sim import SimHost, sandbox
 
 pytestmark = [
     pytest.mark.real_process,
@@ -23,9 +23,7 @@ def run(vmrun: Vmrun, vmx: str, *argv: str, timeout: float = 60.0) -> tuple[int,
     return answer.exit_code, answer.stdout
 
 
-def test_a_program_runs_in_the_guest_and_its_effects_stay_there(
-    vmrun: Vmrun, booted: str, host: SimHost
-) -> None:
+def test_a_program_runs_in_the_guest_and_its_effects_stay_there(vmrun: Vmrun, booted: str, host: SimHost) -> None:
     assert run(vmrun, booted, "/bin/sh", "-c", "echo hello > /root/out.txt") == (0, "")
     assert (host.vm(booted).guest_root / "root" / "out.txt").read_text() == "hello\n"
 

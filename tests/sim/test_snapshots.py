@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from toolkit.vmx import Vmx
 
 from tests.sim.conftest import GUEST, Vmrun
-from toolkit.sim import Power, SimHost
-from toolkit.vmdk import info
+from toolkit.formats.vmdk import info
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import Power, SimHost
 
 
 def vmsd(vmx: str) -> Vmx:
@@ -31,9 +31,7 @@ def test_snapshots_are_listed_flat_and_as_a_tree(vmrun: Vmrun, vmx: str) -> None
     for name in ("s1", "s2 with space", "s3"):
         assert vmrun("snapshot", vmx, name).exit_code == 0
     assert vmrun("listSnapshots", vmx).stdout == "Total snapshots: 3\ns1\ns2 with space\ns3\n"
-    assert (
-        vmrun("listSnapshots", vmx, "showTree").stdout == "Total snapshots: 3\ns1\n\ts2 with space\n\t\ts3\n"
-    )
+    assert vmrun("listSnapshots", vmx, "showTree").stdout == "Total snapshots: 3\ns1\n\ts2 with space\n\t\ts3\n"
 
 
 def test_a_snapshot_is_recorded_in_the_vmsd_and_moves_the_disk_onto_a_child(vmrun: Vmrun, vmx: str) -> None:
@@ -64,9 +62,7 @@ def test_deleting_a_snapshot_reparents_its_children(vmrun: Vmrun, vmx: str) -> N
     assert vmrun("listSnapshots", vmx).stdout == "Total snapshots: 0\n"
 
 
-def test_revert_leaves_the_vm_powered_off_with_the_snapshots_config(
-    vmrun: Vmrun, booted: str, host: SimHost
-) -> None:
+def test_revert_leaves_the_vm_powered_off_with_the_snapshots_config(vmrun: Vmrun, booted: str, host: SimHost) -> None:
     vmrun("snapshot", booted, "running-state")
     assert vmrun("revertToSnapshot", booted, "running-state").exit_code == 0
     assert host.vm(booted).power is Power.OFF
@@ -101,16 +97,15 @@ def test_a_linked_clone_boots_on_its_own(vmrun: Vmrun, vmx: str, tmp_path: Path,
     assert vmrun("list").stdout == f"Total running VMs: 1\n{target}\n"
 
 
-def test_a_linked_clone_without_snapshot_snapshots_the_source_once(
-    vmrun: Vmrun, vmx: str, tmp_path: Path
-) -> None:
+def test_a_linked_clone_without_snapshot_snapshots_the_source_once(vmrun: Vmrun, vmx: str, tmp_path: Path) -> None:
     assert vmrun("clone", vmx, str(tmp_path / "a" / "a.vmx"), "linked").exit_code == 0
     assert vmsd(vmx).get("snapshot0.displayName") == "Clone"
     assert vmsd(vmx).get("snapshot0.description") == "Created by clone operation."
     again = vmrun("clone", vmx, str(tmp_path / "b" / "b.vmx"), "linked")
     assert (again.exit_code, again.stdout) == (
-        255, "Error: The state of the virtual machine has not changed since the last snapshot operation\n",
-    )  # fmt: skip
+        255,
+        "Error: The state of the virtual machine has not changed since the last snapshot operation\n",
+    )
 
 
 def test_a_full_clone_copies_the_disk(vmrun: Vmrun, vmx: str, tmp_path: Path) -> None:
@@ -138,8 +133,7 @@ def test_delete_vm_removes_its_files_but_leaves_the_directory_and_strangers(
     vmrun("snapshot", vmx, "s")
     vmrun("start", vmx)
     assert (
-        vmrun("deleteVM", vmx).stdout
-        == "Error: The virtual machine should not be powered on. It is already running.\n"
+        vmrun("deleteVM", vmx).stdout == "Error: The virtual machine should not be powered on. It is already running.\n"
     )
     guest_root = host.vm(vmx).guest_root
     vmrun("stop", vmx, "hard")

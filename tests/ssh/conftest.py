@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.support.sshd import Sshd, _free_port, _wait_for_port, start_sshd, stop_sshd
-from toolkit.sim import SimHost
+from vmtk_sim import SimHost
 
 BIN = Path(sys.executable).parent
 EXECUTABLE = BIN / "bosh-vmrun-cpi"
@@ -114,18 +114,35 @@ class RemoteCpi:
 
     def config_path(self) -> Path:
         path = self.folder / "cpi.json"
-        path.write_text(json.dumps({"cloud": {"properties": {
-            "agent": {"mbus": f"https://mbus:{MBUS_SECRET}@0.0.0.0:6868"},
-            "vmrun": {"vm_store_path": str(self.store), "vmrun_bin_path": str(self.folder / "vmrun"),
-                      "vm_soft_shutdown_max_wait_seconds": 5, "ssh_tunnel": self.tunnel, **self.vmrun},
-        }}}))
+        path.write_text(
+            json.dumps(
+                {
+                    "cloud": {
+                        "properties": {
+                            "agent": {"mbus": f"https://mbus:{MBUS_SECRET}@0.0.0.0:6868"},
+                            "vmrun": {
+                                "vm_store_path": str(self.store),
+                                "vmrun_bin_path": str(self.folder / "vmrun"),
+                                "vm_soft_shutdown_max_wait_seconds": 5,
+                                "ssh_tunnel": self.tunnel,
+                                **self.vmrun,
+                            },
+                        }
+                    }
+                }
+            )
+        )
         path.chmod(0o600)
         return path
 
     def start(self, method: str, *arguments: Any, tmpdir: Path | None = None) -> subprocess.Popen[bytes]:
         """The CPI running one call; with ``tmpdir``, its temp files go there (TMPDIR)."""
-        body = {"method": method, "arguments": list(arguments), "api_version": 2,
-                "context": {"director_uuid": "d-1", "request_id": "cpi-424242"}}
+        body = {
+            "method": method,
+            "arguments": list(arguments),
+            "api_version": 2,
+            "context": {"director_uuid": "d-1", "request_id": "cpi-424242"},
+        }
         request = self.folder / "request.json"
         request.write_text(json.dumps(body))
         env = _clean_env()
@@ -133,8 +150,13 @@ class RemoteCpi:
             tmpdir.mkdir(parents=True, exist_ok=True)
             env["TMPDIR"] = str(tmpdir)
         with request.open("rb") as stdin:
-            return subprocess.Popen([str(EXECUTABLE), str(self.config_path())], stdin=stdin,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            return subprocess.Popen(
+                [str(EXECUTABLE), str(self.config_path())],
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
 
     def finish(self, process: subprocess.Popen[bytes]) -> tuple[dict[str, Any], str]:
         """The one JSON response (exit 0 always) and the CPI's stderr log."""

@@ -18,15 +18,23 @@ import pytest
 from tests.cpi.conftest import ENV, MANUAL, STEMCELL_CDROM
 from tests.ssh.conftest import MBUS_SECRET, ObservedSshd, RemoteCpi, make_remote
 from tests.support.sshd import secret_part
-from toolkit.sim import AgentStatus
+from vmtk_sim import AgentStatus
 
 pytestmark = pytest.mark.real_process
 
-BOOTSTRAP = {"disk": 256, "bootstrap": {
-    "script_content": "echo prepared-$((6*7))\n", "script_path": "/tmp/bootstrap.sh", "interpreter_path": "/bin/sh",
-    "username": "vcap", "password": "c1oudc0w", "ready_process_name": "bosh-agent",
-    "min_wait_seconds": 0, "max_wait_seconds": 60,
-}}
+BOOTSTRAP = {
+    "disk": 256,
+    "bootstrap": {
+        "script_content": "echo prepared-$((6*7))\n",
+        "script_path": "/tmp/bootstrap.sh",
+        "interpreter_path": "/bin/sh",
+        "username": "vcap",
+        "password": "c1oudc0w",
+        "ready_process_name": "bosh-agent",
+        "min_wait_seconds": 0,
+        "max_wait_seconds": 60,
+    },
+}
 
 
 def make_template(remote: RemoteCpi) -> str:
@@ -166,7 +174,7 @@ STEMCELL_PROPS = {"name": "bosh-vsphere-esxi-ubuntu-jammy-go_agent", "version": 
 @pytest.fixture
 def image(tmp_path: Path) -> Path:
     """A stemcell ``image``: the OVF package VMware wrote (descriptor + streamOptimized disk)."""
-    pytest.importorskip("toolkit.stemcell")
+    pytest.importorskip("toolkit.formats.stemcell")
     path = tmp_path / "image"
     with tarfile.open(path, "w") as tar:
         for name in ("image.ovf", "image.vmdk"):
@@ -212,8 +220,9 @@ def test_the_private_key_is_never_on_a_command_line_in_a_log_or_in_a_file(remote
     # test's own directories, which are all that is scanned: other tests' keys are not ours.
     (tmp_path / "host-tmp").mkdir()
     remote.tunnel["temp_dir"] = str(tmp_path / "host-tmp")
-    process = remote.start("create_vm", "agent-key", make_template(remote), {"disk": 64}, MANUAL, [], ENV,
-                           tmpdir=tmp_path / "cpi-tmp")
+    process = remote.start(
+        "create_vm", "agent-key", make_template(remote), {"disk": 64}, MANUAL, [], ENV, tmpdir=tmp_path / "cpi-tmp"
+    )
     cmdline = Path(f"/proc/{process.pid}/cmdline")
     wait_for(lambda: b"cpi.json" in cmdline.read_bytes())  # exec'd (interpreter, script, config)
     argv = cmdline.read_bytes().split(b"\0")[:-1]

@@ -70,8 +70,7 @@ class Mbus:
         """One HTTPS request with basic auth: (status, body). ``AgentRequestError`` if no answer came."""
         pair = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
         headers = {"Authorization": f"Basic {pair}", "Content-Type": "application/json"}
-        connection = http.client.HTTPSConnection(self.host, self.port, timeout=REQUEST_TIMEOUT,
-                                                 context=self._context())
+        connection = http.client.HTTPSConnection(self.host, self.port, timeout=REQUEST_TIMEOUT, context=self._context())
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
@@ -247,14 +246,20 @@ class DavBlobstore:
     def put(self, blob_id: str, data: bytes) -> None:
         status, body = self.mbus.request("PUT", self.blob_path(blob_id), data)
         if status not in (201, 204):
-            raise AgentRequestError(f"Putting dav blob {blob_id}: Wrong response code: {status}; body: "
-                                    f"{body[:1024].decode(errors='replace')}", status)
+            raise AgentRequestError(
+                f"Putting dav blob {blob_id}: Wrong response code: {status}; body: "
+                f"{body[:1024].decode(errors='replace')}",
+                status,
+            )
 
     def get(self, blob_id: str) -> bytes:
         status, body = self.mbus.request("GET", self.blob_path(blob_id))
         if status != 200:
-            raise AgentRequestError(f"Getting dav blob {blob_id}: Wrong response code: {status}; body: "
-                                    f"{body[:1024].decode(errors='replace')}", status)
+            raise AgentRequestError(
+                f"Getting dav blob {blob_id}: Wrong response code: {status}; body: "
+                f"{body[:1024].decode(errors='replace')}",
+                status,
+            )
         return body
 
     def add(self, source: Path) -> str:

@@ -41,14 +41,20 @@ def generate(ip: str = "127.0.0.1") -> MbusCert:
     """A fresh CA and a server certificate for ``ip`` (common name and IP alternative name)."""
     ca_key, server_key = _key(), _key()
     ca_name = _name("default_ca")  # the vars-store CA's name in bosh.yml
-    ca = _builder(ca_name, ca_name, ca_key).add_extension(
-        x509.BasicConstraints(ca=True, path_length=None), critical=True
-    ).sign(ca_key, hashes.SHA256())
-    server = _builder(_name(ip), ca_name, server_key).add_extension(
-        x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False
-    ).add_extension(
-        x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-    ).add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True).sign(ca_key, hashes.SHA256())
+    ca = (
+        _builder(ca_name, ca_name, ca_key)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server = (
+        _builder(_name(ip), ca_name, server_key)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
     return MbusCert(_pem(ca), _pem(server), _key_pem(server_key))
 
 
@@ -62,9 +68,15 @@ def _name(common_name: str) -> x509.Name:
 
 def _builder(subject: x509.Name, issuer: x509.Name, key: rsa.RSAPrivateKey) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.timezone.utc)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + VALID_FOR))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + VALID_FOR)
+    )
 
 
 def _pem(cert: x509.Certificate) -> str:
@@ -73,5 +85,6 @@ def _pem(cert: x509.Certificate) -> str:
 
 def _key_pem(key: rsa.RSAPrivateKey) -> str:
     # "BEGIN RSA PRIVATE KEY" (PKCS#1), as in the CLI's vars store.
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption()).decode("ascii")
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode("ascii")

@@ -76,9 +76,14 @@ class SimManifest:
         group = self.data["instance_groups"][0]
         network = group["networks"][0]
         subnet = next(n for n in self.data["networks"] if n["name"] == network["name"])["subnets"][0]
-        return {network["name"]: {
-            "type": "manual", "ip": network["static_ips"][0],
-            "netmask": str(ipaddress.ip_network(subnet["range"]).netmask), "gateway": subnet["gateway"],
-            "dns": subnet.get("dns", []), "default": ["dns", "gateway"],
-            "cloud_properties": subnet.get("cloud_properties", {}),
-        }}
+        return {
+            network["name"]: {
+                "type": "manual",
+                "ip": network["static_ips"][0],
+                "netmask": str(ipaddress.ip_network(subnet["range"]).netmask),
+                "gateway": subnet["gateway"],
+                "dns": subnet.get("dns", []),
+                "default": ["dns", "gateway"],
+                "cloud_properties": subnet.get("cloud_properties", {}),
+            }
+        }

@@ -19,11 +19,16 @@ from pathlib import Path
 import pytest
 
 from benchmarks import sshd as _server
+from benchmarks.errors import NoSshServerError
 from benchmarks.sshd import Sshd, _free_port, stop_sshd
-from toolkit.errors import NoSshServerError
 
 __all__ = [
-    "Sshd", "_free_port", "_wait_for_port", "secret_part", "start_sshd", "start_sshd_with_every_host_key_type",
+    "Sshd",
+    "_free_port",
+    "_wait_for_port",
+    "secret_part",
+    "start_sshd",
+    "start_sshd_with_every_host_key_type",
     "stop_sshd",
 ]
 
@@ -78,7 +83,7 @@ def secret_part(private_key: str) -> str:
         best = max(best, (a, b), key=lambda span: span[1] - span[0])
         line_start += len(line)
     assert best[1] - best[0] >= 32, "no long enough piece of the seed on one line"
-    return "".join(lines)[best[0]:best[1]]
+    return "".join(lines)[best[0] : best[1]]
 
 
 def _ed25519_seed(raw: bytes) -> tuple[int, int]:
@@ -91,13 +96,13 @@ def _ed25519_seed(raw: bytes) -> tuple[int, int]:
     at += 4  # the number of keys
     at = _skip_string(raw, at)  # the public key blob
     at += 4 + 8  # the private section's length, then its two check integers
-    assert raw[at + 4:at + 15] == b"ssh-ed25519", "not an Ed25519 key"
+    assert raw[at + 4 : at + 15] == b"ssh-ed25519", "not an Ed25519 key"
     at = _skip_string(raw, _skip_string(raw, at))  # key type, public key
     return at + 4, at + 4 + 32  # the private key string: seed, then the public key again
 
 
 def _skip_string(raw: bytes, at: int) -> int:
-    (length,) = struct.unpack(">I", raw[at:at + 4])
+    (length,) = struct.unpack(">I", raw[at : at + 4])
     return at + 4 + int(length)
 
 

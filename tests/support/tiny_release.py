@@ -26,13 +26,18 @@ from tests.release.conftest import RENDER
 
 PACKAGE, JOB = "greeter", "greeter"
 GREETING = "hello from create-env"
-PACKAGING = 'set -e\ncp greeter/greeting.txt "$BOSH_INSTALL_TARGET/"\necho "compiled $BOSH_PACKAGE_NAME" > "$BOSH_INSTALL_TARGET/compiled.txt"\n'
-PRE_START = ('#!/bin/bash\nset -e\nmkdir -p /var/vcap/data/greeter\n'
-             "{ echo '<%= p(\"greeter.greeting\") %>'; cat /var/vcap/packages/greeter/greeting.txt; }"
-             " > /var/vcap/data/greeter/pre-start.marker\n")
+PACKAGING = (
+    'set -e\ncp greeter/greeting.txt "$BOSH_INSTALL_TARGET/"\n'
+    'echo "compiled $BOSH_PACKAGE_NAME" > "$BOSH_INSTALL_TARGET/compiled.txt"\n'
+)
+PRE_START = (
+    "#!/bin/bash\nset -e\nmkdir -p /var/vcap/data/greeter\n"
+    "{ echo '<%= p(\"greeter.greeting\") %>'; cat /var/vcap/packages/greeter/greeting.txt; }"
+    " > /var/vcap/data/greeter/pre-start.marker\n"
+)
 POST_START = "#!/bin/bash\necho post-start > /var/vcap/data/greeter/post-start.marker\n"
-DRAIN = "#!/bin/bash\necho \"$1\" > /var/vcap/data/greeter/drain.marker\necho 0\n"  # 0: stop at once
-MONIT = 'check process greeter\n  with pidfile /var/vcap/sys/run/greeter/greeter.pid\n  group vcap\n'
+DRAIN = '#!/bin/bash\necho "$1" > /var/vcap/data/greeter/drain.marker\necho 0\n'  # 0: stop at once
+MONIT = "check process greeter\n  with pidfile /var/vcap/sys/run/greeter/greeter.pid\n  group vcap\n"
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,9 @@ def _render(template: str, tmp_path: Path) -> str:
     ruby = shutil.which("ruby")
     if ruby is None:
         pytest.skip("ruby is not installed (.ci/run installs it)")
-    done = subprocess.run([ruby, str(RENDER), str(source), str(props)], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [ruby, str(RENDER), str(source), str(props)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit import archive
-from toolkit.archive import Limits
 from toolkit.errors import StemcellError, UnsafeArchiveError
+from toolkit.formats import archive
+from toolkit.formats.archive import Limits
 
 Entry = Callable[[tarfile.TarFile], None]
 

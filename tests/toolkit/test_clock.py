@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.clock import FakeClock, retry, wait_until
 from toolkit.errors import ToolsNotRunningError, VmNotFoundError, WaitTimeout
+from toolkit.host.clock import FakeClock, retry, wait_until
 
 
 def test_wait_until_returns_the_first_truthy_value_polling_on_virtual_time() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import cpiprocess
-from toolkit.runner import LocalRunner
+from toolkit.host.runner import LocalRunner
+from vmtk_harness import cpiprocess
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 CPI = Path(sys.executable).with_name("bosh-vmrun-cpi")
@@ -18,8 +18,12 @@ CPI = Path(sys.executable).with_name("bosh-vmrun-cpi")
 
 def test_request_is_one_api_v2_body() -> None:
     body = cpiprocess.request("create_disk", (1024, {}, "vm-1"), {"director_uuid": "d"})
-    assert json.loads(body) == {"method": "create_disk", "arguments": [1024, {}, "vm-1"], "api_version": 2,
-                                "context": {"director_uuid": "d"}}
+    assert json.loads(body) == {
+        "method": "create_disk",
+        "arguments": [1024, {}, "vm-1"],
+        "api_version": 2,
+        "context": {"director_uuid": "d"},
+    }
 
 
 def test_answer_is_the_result_and_the_log() -> None:
@@ -55,4 +59,5 @@ def test_reference_image_holds_the_ovf_the_vmdk_and_a_manifest_that_matches_them
     assert sorted(files) == ["image.mf", "image.ovf", "image.vmdk"]
     assert files["image.vmdk"] == (REFERENCE / "image.vmdk").read_bytes()
     assert files["image.mf"].decode().splitlines() == [
-        f"SHA1({name})= {hashlib.sha1(files[name]).hexdigest()}" for name in ("image.ovf", "image.vmdk")]
+        f"SHA1({name})= {hashlib.sha1(files[name]).hexdigest()}" for name in ("image.ovf", "image.vmdk")
+    ]

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.devices import (
+from toolkit.errors import DiskError, VmxError
+from toolkit.vmware.devices import (
     LIMITS,
     Attachment,
     Bus,
@@ -29,8 +30,7 @@ from toolkit.devices import (
     set_memory_mb,
     set_nic,
 )
-from toolkit.errors import DiskError, VmxError
-from toolkit.vmx import Vmx
+from toolkit.vmware.vmx import Vmx
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vmx"
 
@@ -164,12 +164,19 @@ def test_cdroms_come_in_linux_guest_order_ide_sata_scsi_then_controller_and_unit
 
 def test_devices_vmware_ignores_are_not_listed() -> None:
     vmx = doc(
-        'scsi0.present = "FALSE"', 'scsi0:0.present = "TRUE"', 'scsi0:0.fileName = "off-controller.vmdk"',
-        'sata0:0.present = "TRUE"', 'sata0:0.fileName = "no-controller.vmdk"',
-        'scsi1.present = "TRUE"', 'scsi1:16.present = "TRUE"', 'scsi1:16.fileName = "bad-unit.vmdk"',
-        'scsi1:1.present = "FALSE"', 'scsi1:1.fileName = "absent.vmdk"',
-        'ide0:0.present = "TRUE"', 'ide0:0.fileName = "ide.vmdk"',
-    )  # fmt: skip
+        'scsi0.present = "FALSE"',
+        'scsi0:0.present = "TRUE"',
+        'scsi0:0.fileName = "off-controller.vmdk"',
+        'sata0:0.present = "TRUE"',
+        'sata0:0.fileName = "no-controller.vmdk"',
+        'scsi1.present = "TRUE"',
+        'scsi1:16.present = "TRUE"',
+        'scsi1:16.fileName = "bad-unit.vmdk"',
+        'scsi1:1.present = "FALSE"',
+        'scsi1:1.fileName = "absent.vmdk"',
+        'ide0:0.present = "TRUE"',
+        'ide0:0.fileName = "ide.vmdk"',
+    )
     assert [d.file_name for d in hard_disks(vmx)] == ["ide.vmdk"]
 
 
@@ -252,8 +259,10 @@ def test_free_slot_never_returns_unit_7_or_a_busy_unit(busy: set[int]) -> None:
 
 def test_free_slot_starts_at_first_unit_and_skips_cdroms_there() -> None:
     vmx = doc(
-        'scsi0.present = "TRUE"', 'scsi0:3.present = "TRUE"', 'scsi0:3.deviceType = "cdrom-image"',
-    )  # fmt: skip
+        'scsi0.present = "TRUE"',
+        'scsi0:3.present = "TRUE"',
+        'scsi0:3.deviceType = "cdrom-image"',
+    )
     assert free_slot(vmx) == Slot.parse("scsi0:0")
     assert free_slot(vmx, first_unit=2) == Slot.parse("scsi0:2")
     assert free_slot(vmx, first_unit=3) == Slot.parse("scsi0:4")

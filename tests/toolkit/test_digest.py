@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from toolkit.digest import CHUNK, sha256_of
-from toolkit.runner import LocalRunner
+from toolkit.host.digest import CHUNK, sha256_of
+from toolkit.host.runner import LocalRunner
 
 
 def test_sha256_of_matches_hashlib_across_chunk_boundaries(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolkit import errors
-from toolkit.clock import FakeClock
-from toolkit.guest import (
+from toolkit.host.clock import FakeClock
+from toolkit.host.exitcode import parse_exit_code
+from toolkit.vmware.guest import (
     POWERSHELL,
     Guest,
     GuestOs,
@@ -26,9 +27,9 @@ from toolkit.guest import (
     script_path,
     wrapper_argv,
 )
-from toolkit.guest_wrapper import EXIT_FILE, Poller, exit_code, parse_exit_code
-from toolkit.sim import SimHost, sandbox
-from toolkit.vmrun import GuestCredentials, HostType, Vmrun
+from toolkit.vmware.guest_wrapper import EXIT_FILE, Poller, exit_code
+from toolkit.vmware.vmrun import GuestCredentials, HostType, Vmrun
+from vmtk_sim import SimHost, sandbox
 
 BOOT_DELAY = 5.0
 CREDS = GuestCredentials("vcap", "c1oudc0w")
@@ -37,9 +38,7 @@ F = TypeVar("F", bound=Callable[..., None])
 
 def sandboxed(test: F) -> F:
     """Runs real guest programs: needs the simulator's sandbox."""
-    skip = pytest.mark.skipif(
-        sandbox.unavailable() is not None, reason=f"no sandbox: {sandbox.unavailable()}"
-    )
+    skip = pytest.mark.skipif(sandbox.unavailable() is not None, reason=f"no sandbox: {sandbox.unavailable()}")
     return pytest.mark.real_process(skip(test))  # type: ignore[no-any-return]
 
 
@@ -189,17 +188,13 @@ def test_streaming_timeout_kills_the_program_and_cleans_up(
 
 
 @sandboxed
-def test_blocking_timeout_propagates_and_cleans_up(
-    booted: Guest, host: SimHost, vmx: str, host_tmp: Path
-) -> None:
+def test_blocking_timeout_propagates_and_cleans_up(booted: Guest, host: SimHost, vmx: str, host_tmp: Path) -> None:
     with pytest.raises(errors.CommandTimeout):
         booted.run("/bin/sleep", "30", timeout=0.5)
     assert leftovers(host, vmx, host_tmp) == []
 
 
-def test_a_failed_run_still_removes_both_temp_dirs(
-    guest: Guest, host: SimHost, vmx: str, host_tmp: Path
-) -> None:
+def test_a_failed_run_still_removes_both_temp_dirs(guest: Guest, host: SimHost, vmx: str, host_tmp: Path) -> None:
     # Tools are not up yet: the workspace cannot even be created in the guest.
     with pytest.raises(errors.ToolsNotRunningError):
         guest.run("/bin/true")
@@ -218,9 +213,17 @@ def test_windows_programs_run_through_the_powershell_wrapper() -> None:
     folder = r"C:\Windows\Temp\vmtk-1"
     argv = wrapper_argv(GuestOs.WINDOWS, folder, [r"C:\Program Files\App\app.exe", "a b"])
     assert argv == [
-        POWERSHELL, "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File",
-        r"C:\Windows\Temp\vmtk-1\run-captured.ps1", folder, r"C:\Program Files\App\app.exe", "a b",
-    ]  # fmt: skip
+        POWERSHELL,
+        "-NoProfile",
+        "-NonInteractive",
+        "-ExecutionPolicy",
+        "Bypass",
+        "-File",
+        r"C:\Windows\Temp\vmtk-1\run-captured.ps1",
+        folder,
+        r"C:\Program Files\App\app.exe",
+        "a b",
+    ]
 
 
 def test_linux_programs_run_through_the_sh_wrapper() -> None:

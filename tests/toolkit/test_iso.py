@@ -12,17 +12,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.errors import IsoError
-from toolkit.iso import build_iso, read_iso, read_settings_iso, settings_iso
-from toolkit.runner import LocalRunner
+from toolkit.formats.iso import build_iso, read_iso, read_settings_iso, settings_iso
+from toolkit.host.runner import LocalRunner
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.text(max_size=20)
     | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
-)  # fmt: skip
+)
 settings_dicts = st.dictionaries(st.text(max_size=12), json_values, max_size=6)
 
 

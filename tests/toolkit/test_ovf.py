@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.devices import Bus, Slot, cdroms, hard_disks, nics
 from toolkit.errors import OvfError
-from toolkit.ovf import ControllerKind, parse_ovf, unit_bytes
-from toolkit.ovfvmx import guest_os, render_vmx
-from toolkit.vmx import Vmx
+from toolkit.formats.ovf import ControllerKind, parse_ovf, unit_bytes
+from toolkit.formats.ovfvmx import guest_os, render_vmx
+from toolkit.vmware.devices import Bus, Slot, cdroms, hard_disks, nics
+from toolkit.vmware.vmx import Vmx
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 OVF = (REFERENCE / "image.ovf").read_text()
@@ -28,8 +28,11 @@ def test_the_reference_ovf_parses_to_its_hardware() -> None:
     ]
     (disk,) = spec.disks
     assert (disk.capacity_bytes, disk.format, disk.unit, disk.file and disk.file.href) == (
-        1 << 20, "streamOptimized", 0, "image.vmdk",
-    )  # fmt: skip
+        1 << 20,
+        "streamOptimized",
+        0,
+        "image.vmdk",
+    )
     assert len(spec.cdroms) == 1 and spec.nics == ()
     assert ("firmware", "bios") in spec.config and ("videoRamSizeInKB", "4096") in spec.video_config
 
@@ -41,7 +44,9 @@ def test_rendering_the_reference_ovf_gives_ovftools_vmx_byte_for_byte() -> None:
 
 def test_the_rendered_vmx_reads_back_through_the_device_views() -> None:
     vmx = Vmx.parse(render_vmx(parse_ovf(OVF), name="cs-1").dumps())
-    assert [(d.slot, d.file_name, d.mode) for d in hard_disks(vmx)] == [(Slot(Bus.SCSI, 0, 0), "cs-1-disk1.vmdk", "persistent")]
+    assert [(d.slot, d.file_name, d.mode) for d in hard_disks(vmx)] == [
+        (Slot(Bus.SCSI, 0, 0), "cs-1-disk1.vmdk", "persistent")
+    ]
     assert [c.slot for c in cdroms(vmx)] == [Slot(Bus.IDE, 0, 0)]
     assert vmx["displayname"] == "cs-1" and vmx["virtualhw.version"] == "9" and vmx["config.version"] == "8"
 
@@ -81,13 +86,19 @@ def test_units_nics_sata_several_disks_and_extra_config() -> None:
         disks='<Disk ovf:diskId="d1" ovf:capacity="3" ovf:capacityAllocationUnits="byte * 2^30"/>'
         '<Disk ovf:diskId="d2" ovf:capacity="1048576" ovf:fileRef="f2" ovf:format="x#streamOptimized"/>',
         references='<File ovf:id="f2" ovf:href="two.vmdk"/>',
-        extra='<vmw:ExtraConfig vmw:key="nvram" vmw:value="ovf:/file/f9"/><vmw:ExtraConfig vmw:key="guestinfo.a" vmw:value="b"/>',
+        extra=(
+            '<vmw:ExtraConfig vmw:key="nvram" vmw:value="ovf:/file/f9"/>'
+            '<vmw:ExtraConfig vmw:key="guestinfo.a" vmw:value="b"/>'
+        ),
     )
     spec = parse_ovf(text)
     assert (spec.name, spec.cpus, spec.memory_mb) == ("box", 4, 2048)
     assert [d.capacity_bytes for d in spec.disks] == [3 << 30, 1 << 20] and spec.disks[0].file is None
     vmx = render_vmx(spec, name="web")
-    assert [(str(d.slot), d.file_name) for d in hard_disks(vmx)] == [("sata0:3", "web-disk1.vmdk"), ("scsi1:0", "web-disk2.vmdk")]
+    assert [(str(d.slot), d.file_name) for d in hard_disks(vmx)] == [
+        ("sata0:3", "web-disk1.vmdk"),
+        ("scsi1:0", "web-disk2.vmdk"),
+    ]
     assert vmx["scsi1.virtualDev"] == "pvscsi" and vmx["sata0.present"] == "TRUE"
     assert [(n.index, n.virtual_dev) for n in nics(vmx)] == [(0, "vmxnet3")]
     assert vmx["nvram"] == "web-file1.nvram" and vmx["guestinfo.a"] == "b" and vmx["numvcpus"] == "4"
@@ -100,7 +111,10 @@ def test_units_nics_sata_several_disks_and_extra_config() -> None:
         ('<!DOCTYPE x [<!ENTITY a "aaaa">]><Envelope/>', "DOCTYPE"),
         ("<Envelope><unclosed></Envelope>", "not well-formed"),
         ("<html/>", "not an OVF descriptor"),
-        (_ovf("").replace("<VirtualHardwareSection>", "<X>").replace("</VirtualHardwareSection>", "</X>"), "no VirtualSystem"),
+        (
+            _ovf("").replace("<VirtualHardwareSection>", "<X>").replace("</VirtualHardwareSection>", "</X>"),
+            "no VirtualSystem",
+        ),
         (_ovf(_item(3, VirtualQuantity="1000")), "1000 CPUs"),
         (_ovf(_item(3, VirtualQuantity="0")), "0 CPUs"),
         (_ovf(_item(3, VirtualQuantity="many")), "CPU count is not an integer"),
@@ -149,9 +163,15 @@ def _line_of_type(text: str) -> int:
 
 @pytest.mark.parametrize(
     ("os_type", "expected"),
-    [("ubuntu64Guest", "ubuntu-64"), ("otherLinux64Guest", "otherlinux-64"), ("windows9_64Guest", "windows9-64"),
-     ("rhel7_64Guest", "rhel7-64"), ("ubuntuGuest", "ubuntu"), ("windows7Server64Guest", "windows7srv-64")],
-)  # fmt: skip
+    [
+        ("ubuntu64Guest", "ubuntu-64"),
+        ("otherLinux64Guest", "otherlinux-64"),
+        ("windows9_64Guest", "windows9-64"),
+        ("rhel7_64Guest", "rhel7-64"),
+        ("ubuntuGuest", "ubuntu"),
+        ("windows7Server64Guest", "windows7srv-64"),
+    ],
+)
 def test_guest_os_ids_map_to_vmx_spellings(os_type: str, expected: str) -> None:
     spec = parse_ovf(OVF.replace('vmw:osType="ubuntu64Guest"', f'vmw:osType="{os_type}"'))
     assert guest_os(spec) == expected

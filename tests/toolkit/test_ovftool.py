@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.clock import FakeClock
 from toolkit.errors import OvftoolError
-from toolkit.ovftool import Ovftool, _ProgressFeed, parse_import_output
-from toolkit.sim import SimHost
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.ovftool import Ovftool, _ProgressFeed, parse_import_output
+from vmtk_sim import SimHost
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 OUTPUTS = FIXTURES / "outputs" / "ovftool"
@@ -37,7 +37,10 @@ def test_lax_warnings_are_collected() -> None:
     ("name", "error"),
     [
         ("import-exists.txt", "Target already exists: app.vmx"),
-        ("import-bad-family.txt", "OVF Package is not supported by target: Line 25: Unsupported hardware family 'virtualbox-2.2'."),
+        (
+            "import-bad-family.txt",
+            "OVF Package is not supported by target: Line 25: Unsupported hardware family 'virtualbox-2.2'.",
+        ),
     ],
 )
 def test_failures_carry_the_tools_message(name: str, error: str) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.clock import FakeClock
 from toolkit.errors import CommandTimeout, HostFileNotFound, LockTimeout, SpawnError
-from toolkit.runner import LocalRunner, redact
+from toolkit.host.clock import FakeClock
+from toolkit.host.runner import LocalRunner, redact
 
 PY = sys.executable
 

@@ -11,13 +11,11 @@ import inspect
 
 import pytest
 
-from toolkit.runner import LocalRunner, Runner
-from toolkit.sim.host import SimRunner
-from toolkit.ssh import SshRunner
+from toolkit.host.runner import LocalRunner, Runner
+from toolkit.host.ssh.runner import SshRunner
+from vmtk_sim.host import SimRunner
 
-METHODS = sorted(
-    name for name, member in vars(Runner).items() if callable(member) and not name.startswith("_")
-)
+METHODS = sorted(name for name, member in vars(Runner).items() if callable(member) and not name.startswith("_"))
 
 
 def _parameters(cls: type, name: str) -> list[tuple[str, object]]:
@@ -49,7 +47,7 @@ class _Recorder:
         self.detached: list[tuple[str, bool]] = []
 
     def run(self, argv, *, timeout, stdin=None, on_output=None, detach=False):  # type: ignore[no-untyped-def]
-        from toolkit.runner import Completed
+        from toolkit.host.runner import Completed
 
         verb = next(a for a in argv[3:] if not a.startswith("-"))
         self.detached.append((verb, detach))
@@ -57,8 +55,8 @@ class _Recorder:
 
 
 def test_vmrun_asks_only_start_to_outlive_the_session() -> None:
-    from toolkit.clock import FakeClock
-    from toolkit.vmrun import HostType, StopMode, Vmrun
+    from toolkit.host.clock import FakeClock
+    from toolkit.vmware.vmrun import HostType, StopMode, Vmrun
 
     host = _Recorder()
     vmrun = Vmrun(host, binary="vmrun", host_type=HostType.WORKSTATION, clock=FakeClock())  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""The SSH runner against a real OpenSSH server on 127.0.0.1, and Windows command lines against an emulation of cmd.exe and the C runtime."""
+"""The SSH runner against a real OpenSSH server on 127.0.0.1, and Windows command lines against an
+emulation of cmd.exe and the C runtime."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.support.sshd import Sshd, start_sshd_with_every_host_key_type, stop_sshd
-from toolkit.clock import FakeClock
 from toolkit.errors import (
     CommandTimeout,
     ConfigError,
@@ -22,9 +22,10 @@ from toolkit.errors import (
     LockTimeout,
     SshError,
 )
-from toolkit.ssh import SshRunner
-from toolkit.sshcommand import quote_argv
-from toolkit.sshtarget import HostPlatform, SshTarget
+from toolkit.host.clock import FakeClock
+from toolkit.host.ssh.command import quote_argv
+from toolkit.host.ssh.runner import SshRunner
+from toolkit.host.ssh.target import HostPlatform, SshTarget
 
 pytestmark = pytest.mark.real_process
 PY = sys.executable
@@ -208,7 +209,7 @@ def test_a_pin_of_a_type_that_cannot_be_checked_is_refused_saying_so() -> None:
 def test_every_host_key_algorithm_paramiko_negotiates_can_be_ruled_out() -> None:
     import paramiko
 
-    from toolkit.ssh import HOST_KEY_ALGORITHMS
+    from toolkit.host.ssh.runner import HOST_KEY_ALGORITHMS
 
     assert set(paramiko.Transport._preferred_keys) <= set(HOST_KEY_ALGORITHMS)
 
@@ -263,8 +264,10 @@ def test_bad_private_key_text_is_not_echoed() -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["C:\\Program Files (x86)\\VMware\\VMware Workstation\\vmrun.exe", "-T", "ws", "list"],
-         '""C:\\Program Files (x86)\\VMware\\VMware Workstation\\vmrun.exe" -T ws list"'),
+        (
+            ["C:\\Program Files (x86)\\VMware\\VMware Workstation\\vmrun.exe", "-T", "ws", "list"],
+            '""C:\\Program Files (x86)\\VMware\\VMware Workstation\\vmrun.exe" -T ws list"',
+        ),
         (["vmrun.exe", "start", "C:\\vms\\a b\\a b.vmx", "nogui"], '"vmrun.exe start "C:\\vms\\a b\\a b.vmx" nogui"'),
         (["x", 'a"b', "c&d"], '"x "a\\"b^" "c&d""'),
         (["vmrun", "-gp", 'pa"ss&x'], '"vmrun -gp "pa\\"ss^&x^""'),
@@ -283,8 +286,8 @@ def test_windows_refuses_percent_rather_than_expanding_it() -> None:
 def test_windows_detached_start_goes_through_wmi_with_files_for_output_and_code() -> None:
     import base64
 
-    from toolkit.guest_wrapper import parse_exit_code
-    from toolkit.sshwindows import detached_command
+    from toolkit.host.exitcode import parse_exit_code
+    from toolkit.host.ssh.windows import detached_command
 
     line = detached_command(["C:\\VMware\\vmrun.exe", "-T", "ws", "start", "C:\\vms\\a b\\a.vmx", "nogui"], "C:\\T\\x")
     assert line.startswith("powershell.exe -NoProfile -NonInteractive -EncodedCommand ")
@@ -326,7 +329,7 @@ def test_a_detached_program_that_never_writes_its_exit_code_times_out(monkeypatc
 
 
 def test_windows_detached_refuses_bang() -> None:
-    from toolkit.sshwindows import detached_command
+    from toolkit.host.ssh.windows import detached_command
 
     with pytest.raises(SshError, match="!"):
         detached_command(["vmrun", "-gp", "pa!ss"], "C:\\T")
@@ -350,7 +353,7 @@ def cmd_c(line: str) -> str:
     """``cmd /c LINE`` on a line starting with a quote: the first and the last quote are stripped."""
     assert line.startswith('"')
     last = line.rindex('"')
-    return line[1:last] + line[last + 1:]
+    return line[1:last] + line[last + 1 :]
 
 
 def cmd_phase(line: str) -> list[CmdPiece]:
@@ -410,7 +413,7 @@ def _crt_arg(line: str, position: int) -> tuple[str, int]:
             else:
                 out.append("\\" * slashes)
         elif char == '"':
-            if inside and line[position + 1:position + 2] == '"':  # "" inside quotes: a literal quote
+            if inside and line[position + 1 : position + 2] == '"':  # "" inside quotes: a literal quote
                 out.append('"')
                 position += 1
             else:
@@ -423,14 +426,21 @@ def _crt_arg(line: str, position: int) -> tuple[str, int]:
 
 
 def test_the_emulation_reads_known_lines_as_windows_does() -> None:
-    assert crt_argv('"C:\\a b\\x.exe" a\\\\"b c" d\\\\\\"e "" \\\\') == ["C:\\a b\\x.exe", "a\\b c", 'd\\"e', "", "\\\\"]
+    assert crt_argv('"C:\\a b\\x.exe" a\\\\"b c" d\\\\\\"e "" \\\\') == [
+        "C:\\a b\\x.exe",
+        "a\\b c",
+        'd\\"e',
+        "",
+        "\\\\",
+    ]
     assert cmd_phase('a "b&" c^&d & e') == [CmdPiece('a "b&" c&d ', ""), CmdPiece(" e", "")]
     # The line that used to be sent for -gp 'pa"ss&x': cmd cut it at the '&'.
     assert [p.text for p in cmd_phase(cmd_c('"vmrun -gp "pa\\"ss&x""'))] == ['vmrun -gp "pa\\"ss', 'x"']
 
 
-PROGRAMS = st.text(st.sampled_from("abcXYZ019 ._-:\\()"), min_size=1).filter(lambda p: p.strip(" ") == p and
-                                                                           not p.endswith("\\"))
+PROGRAMS = st.text(st.sampled_from("abcXYZ019 ._-:\\()"), min_size=1).filter(
+    lambda p: p.strip(" ") == p and not p.endswith("\\")
+)
 ARGUMENTS = st.lists(st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="%")))
 
 
@@ -450,7 +460,7 @@ def test_windows_detached_command_lines_reach_the_program_intact(program: str, a
     import base64
     import re
 
-    from toolkit.sshwindows import detached_command
+    from toolkit.host.ssh.windows import detached_command
 
     script = base64.b64decode(detached_command([program, *args], "C:\\T").split()[-1]).decode("utf-16-le")
     line = re.search(r"CommandLine='cmd.exe /d /v:on /c (.*)'; CurrentDirectory", script, re.DOTALL)

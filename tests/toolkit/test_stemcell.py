@@ -10,20 +10,20 @@ from typing import Any
 import pytest
 
 from fixtures import make_stemcell
-from toolkit import archive, vmdk
-from toolkit.clock import FakeClock
 from toolkit.errors import OvftoolError, StemcellError
-from toolkit.ovftool import Ovftool
-from toolkit.runner import LocalRunner
-from toolkit.sim import SimHost
-from toolkit.stemcell import (
+from toolkit.formats import archive, vmdk
+from toolkit.formats.stemcell import (
     import_image,
     inspect,
     parse_stemcell_manifest,
     read_stemcell_manifest,
     tarball_manifest,
 )
-from toolkit.vmx import read_vmx
+from toolkit.host.clock import FakeClock
+from toolkit.host.runner import LocalRunner
+from toolkit.vmware.ovftool import Ovftool
+from toolkit.vmware.vmx import read_vmx
+from vmtk_sim import SimHost
 
 STEMCELLS = Path(make_stemcell.__file__).resolve().parent / "stemcell"
 IMAGE = STEMCELLS / "image"
@@ -61,7 +61,9 @@ def test_import_without_ovftool_writes_a_template_with_a_runnable_disk(tmp_path:
 def test_the_converted_disk_passes_qemu_img_check(tmp_path: Path) -> None:
     vmx = tmp_path / "t" / "t.vmx"
     import_image(LocalRunner(), str(IMAGE), str(vmx), name="t")
-    check = subprocess.run(["qemu-img", "check", str(vmx.parent / "t-disk1.vmdk")], capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        ["qemu-img", "check", str(vmx.parent / "t-disk1.vmdk")], capture_output=True, text=True, check=False
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
 
@@ -119,7 +121,11 @@ def test_import_with_ovftool_on_the_simulated_host(tmp_path: Path) -> None:
 
 def test_an_ovftool_failure_leaves_no_template(tmp_path: Path) -> None:
     host = SimHost(tmp_path / "sim", clock=FakeClock())
-    host.configure(faults=[{"verb": "ovftool", "nth": 1, "output": "Error: Unknown error\nCompleted with errors\n", "exit_code": 1}])
+    host.configure(
+        faults=[
+            {"verb": "ovftool", "nth": 1, "output": "Error: Unknown error\nCompleted with errors\n", "exit_code": 1}
+        ]
+    )
     ovftool = Ovftool(host.runner(), "ovftool-sim", FakeClock())
     dest = tmp_path / "store" / "cs-5"
     with pytest.raises(OvftoolError, match="Unknown error"):
@@ -129,10 +135,19 @@ def test_an_ovftool_failure_leaves_no_template(tmp_path: Path) -> None:
 
 def test_the_stemcell_manifest_and_summary() -> None:
     manifest = read_stemcell_manifest(str(TARBALL))
-    assert (manifest.name, manifest.version, manifest.api_version) == ("bosh-vsphere-esxi-ubuntu-jammy-go_agent", "0.0.1", 3)
+    assert (manifest.name, manifest.version, manifest.api_version) == (
+        "bosh-vsphere-esxi-ubuntu-jammy-go_agent",
+        "0.0.1",
+        3,
+    )
     assert manifest.cloud_properties["disk"] == 5120 and manifest.operating_system == "ubuntu-jammy"
     summary = inspect(str(TARBALL))
-    assert (summary.name, summary.version, summary.api_version, summary.os) == (manifest.name, "0.0.1", 3, "ubuntu-jammy")
+    assert (summary.name, summary.version, summary.api_version, summary.os) == (
+        manifest.name,
+        "0.0.1",
+        3,
+        "ubuntu-jammy",
+    )
     assert (summary.disk_bytes, summary.cpus, summary.memory_mb) == (1 << 20, 1, 512)
     bare = inspect(str(IMAGE))
     assert (bare.version, bare.disk_bytes, bare.os) == (None, 1 << 20, "ubuntu64Guest")
@@ -169,7 +184,11 @@ def test_a_stemcell_tarball_without_an_image_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "match"),
-    [(b"name: [", "not valid YAML"), (b"version: 1", "lacks a name"), (b"name: a\nversion: 1\napi_version: x", "api_version")],
+    [
+        (b"name: [", "not valid YAML"),
+        (b"version: 1", "lacks a name"),
+        (b"name: a\nversion: 1\napi_version: x", "api_version"),
+    ],
 )
 def test_bad_stemcell_manifests(text: bytes, match: str) -> None:
     with pytest.raises(StemcellError, match=match):

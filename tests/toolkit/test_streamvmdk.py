@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import vmdk, vmdkformat
 from toolkit.errors import DiskError
-from toolkit.runner import LocalRunner
-from toolkit.streamvmdk import convert_stream_optimized, write_stream_optimized
+from toolkit.formats import vmdk, vmdkformat
+from toolkit.formats.streamvmdk import convert_stream_optimized, write_stream_optimized
+from toolkit.host.runner import LocalRunner
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 MiB = 1 << 20
@@ -135,9 +135,13 @@ def test_a_monolithic_sparse_disk_is_not_a_stream() -> None:
 
 @pytest.mark.parametrize(
     ("lba", "payload", "message"),
-    [(0, b"garbage!", "does not decompress"), (5, zlib.compress(b"x"), "misaligned"),
-     (128 * 100, zlib.compress(b"x"), "beyond"), (0, zlib.compress(bytes(GRAIN + 1)), "inflates beyond")],
-)  # fmt: skip
+    [
+        (0, b"garbage!", "does not decompress"),
+        (5, zlib.compress(b"x"), "misaligned"),
+        (128 * 100, zlib.compress(b"x"), "beyond"),
+        (0, zlib.compress(bytes(GRAIN + 1)), "inflates beyond"),
+    ],
+)
 def test_damaged_grains_are_disk_errors(lba: int, payload: bytes, message: str) -> None:
     with pytest.raises(DiskError, match=message):
         convert_stream_optimized(io.BytesIO(with_grain_marker(lba, payload)), io.BytesIO())
@@ -173,12 +177,25 @@ def test_qemu_img_agrees_with_both_directions(tmp_path: Path) -> None:
     (tmp_path / "in.raw").write_bytes(raw)
     (tmp_path / "ours.vmdk").write_bytes(stream_of(raw))
     qemu("check", str(tmp_path / "ours.vmdk"))
-    assert "identical" in qemu("compare", "-f", "raw", "-F", "vmdk", str(tmp_path / "in.raw"), str(tmp_path / "ours.vmdk"))
-    qemu("convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
-         str(tmp_path / "in.raw"), str(tmp_path / "theirs.vmdk"))  # fmt: skip
+    assert "identical" in qemu(
+        "compare", "-f", "raw", "-F", "vmdk", str(tmp_path / "in.raw"), str(tmp_path / "ours.vmdk")
+    )
+    qemu(
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        "vmdk",
+        "-o",
+        "subformat=streamOptimized",
+        str(tmp_path / "in.raw"),
+        str(tmp_path / "theirs.vmdk"),
+    )
     with (tmp_path / "theirs.vmdk").open("rb") as src, (tmp_path / "conv.vmdk").open("w+b") as dst:
         convert_stream_optimized(src, dst, name="conv.vmdk")
     qemu("check", str(tmp_path / "conv.vmdk"))
     info = json.loads(qemu("info", "--output=json", str(tmp_path / "conv.vmdk")))
     assert info["format-specific"]["data"]["create-type"] == "monolithicSparse"
-    assert "identical" in qemu("compare", "-f", "raw", "-F", "vmdk", str(tmp_path / "in.raw"), str(tmp_path / "conv.vmdk"))
+    assert "identical" in qemu(
+        "compare", "-f", "raw", "-F", "vmdk", str(tmp_path / "in.raw"), str(tmp_path / "conv.vmdk")
+    )

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.clock import FakeClock
 from toolkit.errors import DiskError
-from toolkit.runner import Completed, LocalRunner
-from toolkit.vdiskmanager import VDiskManager, check_answer
+from toolkit.host.clock import FakeClock
+from toolkit.host.runner import Completed, LocalRunner
+from toolkit.vmware.vdiskmanager import VDiskManager, check_answer
 
 OUTPUTS = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "vdiskmanager"
 NOISE = "VixDiskLib: Invalid configuration file parameter.  Failed to read configuration file.\n"
@@ -22,9 +22,12 @@ def answer(name: str, *, code: int = 0, stderr: str = "", crlf: bool = False) ->
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("create.txt", "Virtual disk creation successful."), ("expand.txt", "Disk expansion completed successfully."),
-     ("convert.txt", "Virtual disk conversion successful.")],
-)  # fmt: skip
+    [
+        ("create.txt", "Virtual disk creation successful."),
+        ("expand.txt", "Disk expansion completed successfully."),
+        ("convert.txt", "Virtual disk conversion successful."),
+    ],
+)
 @pytest.mark.parametrize("crlf", [False, True])
 def test_success_answers_give_the_tools_message(name: str, message: str, crlf: bool) -> None:
     assert check_answer(answer(name, crlf=crlf)) == message
@@ -36,11 +39,16 @@ def test_configuration_noise_on_stderr_with_exit_0_is_still_success() -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("create-exists.txt", "Failed to create disk: The file already exists (0xc)."),
-     ("expand-smaller.txt",
-      "Failed to expand the disk 'C:\\vms\\web\\x-conv.vmdk': One of the parameters supplied is invalid (0x3e80)."),
-     ("convert-not-disk.txt", "Failed to convert disk: The specified file is not a virtual disk (0x3ebf).")],
-)  # fmt: skip
+    [
+        ("create-exists.txt", "Failed to create disk: The file already exists (0xc)."),
+        (
+            "expand-smaller.txt",
+            "Failed to expand the disk 'C:\\vms\\web\\x-conv.vmdk':"
+            " One of the parameters supplied is invalid (0x3e80).",
+        ),
+        ("convert-not-disk.txt", "Failed to convert disk: The specified file is not a virtual disk (0x3ebf)."),
+    ],
+)
 @pytest.mark.parametrize("code", [1, 0])
 def test_failure_answers_raise_the_tools_message_whatever_the_exit_code(name: str, message: str, code: int) -> None:
     with pytest.raises(DiskError) as caught:
@@ -60,7 +68,7 @@ def fake_tool(tmp_path: Path, fixture: str, code: int) -> Path:
         f"#!{sys.executable}\nimport sys\nopen({str(tmp_path / 'argv')!r}, 'w').write(repr(sys.argv[1:]))\n"
         f"sys.stdout.write(open({str(OUTPUTS / fixture)!r}).read())\n"
         f"sys.stderr.write({NOISE!r})\nsys.exit({code})\n"
-    )  # fmt: skip
+    )
     tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
     return tool
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import vmdk, vmdkformat
 from toolkit.errors import DiskError, HostFileNotFound
-from toolkit.runner import LocalRunner
-from toolkit.streamvmdk import convert_stream_optimized, write_stream_optimized
+from toolkit.formats import vmdk, vmdkformat
+from toolkit.formats.streamvmdk import convert_stream_optimized, write_stream_optimized
+from toolkit.host.runner import LocalRunner
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 MiB = 1 << 20
@@ -114,8 +114,9 @@ def test_info_reads_a_text_descriptor_with_a_parent(tmp_path: Path) -> None:
     )
     with io.BytesIO(text.encode()) as f:
         found = vmdk.info(f)
-    assert found == vmdk.DiskInfo((8323072 + 65536) * 512, "twoGbMaxExtentSparse", "lsilogic",
-                                  "C:\\vms\\base\\base.vmdk", None)  # fmt: skip
+    assert found == vmdk.DiskInfo(
+        (8323072 + 65536) * 512, "twoGbMaxExtentSparse", "lsilogic", "C:\\vms\\base\\base.vmdk", None
+    )
 
 
 @pytest.mark.parametrize("data", [b"", b"not a disk at all" * 100, (FIXTURES / "image.ovf").read_bytes()])

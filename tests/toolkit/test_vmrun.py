@@ -1,4 +1,4 @@
-"""The Vmrun driver against the simulated VMware host (``toolkit.sim``), on a FakeClock."""
+"""The Vmrun driver against the simulated VMware host (``vmtk_sim``), on a FakeClock."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from toolkit import errors
-from toolkit.clock import FakeClock
-from toolkit.sim import Power, SimHost, sandbox
-from toolkit.vmrun import (
+from toolkit.host.clock import FakeClock
+from toolkit.vmware.vmrun import (
     RETRY_ATTEMPTS,
     CloneKind,
     GuestCredentials,
@@ -21,6 +20,7 @@ from toolkit.vmrun import (
     ToolsState,
     Vmrun,
 )
+from vmtk_sim import Power, SimHost, sandbox
 
 BOOT_DELAY = 5.0
 CREDS = GuestCredentials("vcap", "c1oudc0w")
@@ -69,9 +69,7 @@ def test_start_defaults_to_nogui_and_powers_the_vm_on(vmrun: Vmrun, host: SimHos
     assert host.vm(vmx).power is Power.RUNNING
 
 
-def test_guest_auth_flags_come_before_the_verb(
-    vmrun: Vmrun, host: SimHost, booted: str, tmp_path: Path
-) -> None:
+def test_guest_auth_flags_come_before_the_verb(vmrun: Vmrun, host: SimHost, booted: str, tmp_path: Path) -> None:
     source = tmp_path / "hello.txt"
     source.write_text("hello")
     vmrun.copy_to_guest(booted, CREDS, str(source), "/tmp/hello.txt")
@@ -81,9 +79,7 @@ def test_guest_auth_flags_come_before_the_verb(
 
 
 def test_encrypted_vm_password_goes_before_guest_flags(host: SimHost, clock: FakeClock, booted: str) -> None:
-    vmrun = Vmrun(
-        host.runner(), binary="vmrun-sim", host_type=HostType.WORKSTATION, clock=clock, vm_password="vp"
-    )
+    vmrun = Vmrun(host.runner(), binary="vmrun-sim", host_type=HostType.WORKSTATION, clock=clock, vm_password="vp")
     vmrun.processes(booted, CREDS)
     assert argvs(host)[-1] == [
         "-T",
@@ -212,9 +208,7 @@ def test_tools_state_unknown_is_an_answer_not_a_failure(vmrun: Vmrun, vmx: str, 
     assert vmrun.tools_state(vmx) is ToolsState.RUNNING
 
 
-def test_guest_ip_is_none_until_the_guest_has_one(
-    host: SimHost, vmrun: Vmrun, booted: str, clock: FakeClock
-) -> None:
+def test_guest_ip_is_none_until_the_guest_has_one(host: SimHost, vmrun: Vmrun, booted: str, clock: FakeClock) -> None:
     host.configure(ip_delay=10.0)
     assert vmrun.guest_ip(booted) is None
     clock.advance(10.0)
@@ -335,9 +329,7 @@ def test_state_changing_verbs_are_not_retried(host: SimHost, vmrun: Vmrun, vmx: 
 
 
 def test_a_hanging_vmrun_times_out(host: SimHost, clock: FakeClock, vmx: str) -> None:
-    vmrun = Vmrun(
-        host.runner(), binary="vmrun-sim", host_type=HostType.WORKSTATION, clock=clock, timeout=30.0
-    )
+    vmrun = Vmrun(host.runner(), binary="vmrun-sim", host_type=HostType.WORKSTATION, clock=clock, timeout=30.0)
     host.configure(faults=[{"verb": "start", "nth": 1, "hang": True}])
     before = clock.monotonic()
     with pytest.raises(errors.CommandTimeout):

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit import errors
-from toolkit.runner import Completed
-from toolkit.vmrun_output import (
+from toolkit.host.runner import Completed
+from toolkit.vmware.vmrun_output import (
     FAILURES,
     GuestProcess,
     Snapshot,
@@ -82,9 +82,7 @@ def test_each_captured_error_is_classified(name: str, expected: type[errors.Vmru
 
 
 @pytest.mark.parametrize(("text", "expected"), CATALOGUE_FAILURES)
-def test_catalogue_errors_without_a_capture_are_classified(
-    text: str, expected: type[errors.VmrunError]
-) -> None:
+def test_catalogue_errors_without_a_capture_are_classified(text: str, expected: type[errors.VmrunError]) -> None:
     assert classify(error_text(text) or "") is expected
 
 
@@ -153,9 +151,7 @@ def test_list(crlf: bool) -> None:
 
 
 def test_list_ignores_lines_that_are_not_paths() -> None:
-    text = (
-        "SSLConfigLoad: Failed to load OpenSSL config file.\nTotal running VMs: 2\n/a b/x.vmx\n\n/c/y.VMX\n"
-    )
+    text = "SSLConfigLoad: Failed to load OpenSSL config file.\nTotal running VMs: 2\n/a b/x.vmx\n\n/c/y.VMX\n"
     assert parse_list(text) == ["/a b/x.vmx", "/c/y.VMX"]
 
 

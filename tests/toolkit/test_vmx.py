@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.errors import DuplicateKeyError, HostFileNotFound, VmxError, VmxSyntaxError
-from toolkit.runner import LocalRunner
-from toolkit.vmx import Vmx, escape, read_vmx, unescape, write_vmx
+from toolkit.host.runner import LocalRunner
+from toolkit.vmware.vmx import Vmx, escape, read_vmx, unescape, write_vmx
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vmx"
 ALL = sorted(FIXTURES.iterdir())
@@ -126,9 +126,11 @@ def test_set_keeps_odd_spacing_trailing_comments_and_bare_style() -> None:
     assert changed_lines(data, vmx.dumps()) == [
         (b"numvcpus   =    2\n", b"numvcpus   =    4\n"),
         (b'\tdisplayName\t=\t"spaced out"\t\n', b'\tdisplayName\t=\t"in tabs"\t\n'),
-        (b'ethernet0.present = "TRUE"   # a comment after the value\n',
-         b'ethernet0.present = "FALSE"   # a comment after the value\n'),
-    ]  # fmt: skip
+        (
+            b'ethernet0.present = "TRUE"   # a comment after the value\n',
+            b'ethernet0.present = "FALSE"   # a comment after the value\n',
+        ),
+    ]
 
 
 @pytest.mark.parametrize("value", ["two words", "", " lead"])
@@ -257,8 +259,10 @@ def test_a_failed_encoding_switch_changes_nothing() -> None:
 # --- properties: random edits ------------------------------------------------------------------
 
 _EXISTING = [key for key, _ in Vmx.parse((FIXTURES / "escapes-unquoted.vmx").read_bytes()).items()]
-_keys = st.sampled_from(_EXISTING).map(str.swapcase) | st.sampled_from(_EXISTING) | st.from_regex(
-    r"[a-z][a-z0-9]{0,6}(\.[a-zA-Z0-9:]{1,6}){0,2}", fullmatch=True
+_keys = (
+    st.sampled_from(_EXISTING).map(str.swapcase)
+    | st.sampled_from(_EXISTING)
+    | st.from_regex(r"[a-z][a-z0-9]{0,6}(\.[a-zA-Z0-9:]{1,6}){0,2}", fullmatch=True)
 )
 _edits = st.lists(st.tuples(st.booleans(), _keys, st.text(max_size=30)), max_size=25)
 

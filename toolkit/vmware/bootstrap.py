@@ -1,0 +1,68 @@
+"""Run a provisioning script inside a stemcell VM, the way BOSH bootstrap does.
+
+One procedure serves both the CPI's ``cloud_properties.bootstrap`` and
+``vmtk bootstrap``: start the VM if it is off, wait for the ready process, copy
+the script in, run it with the interpreter and return its captured result.
+
+It must not stop the VM, edit the .vmx or log the guest password; a failing
+script is reported as a result (the caller decides), not raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from toolkit.host.clock import Clock
+from toolkit.vmware.guest import Guest, GuestOs, GuestResult
+from toolkit.vmware.vmrun import GuestCredentials, Vmrun
+
+log = logging.getLogger(__name__)
+
+OutputSink = Callable[[str, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BootstrapSpec:
+    """What to run and how to know the guest is ready (the reference's keys)."""
+
+    script: str
+    script_path: str
+    interpreter: str
+    user: str
+    password: str = field(repr=False)
+    ready_process: str
+    min_wait: float = 0.0
+    max_wait: float = 600.0
+    timeout: float = 3600.0
+
+    @property
+    def credentials(self) -> GuestCredentials:
+        return GuestCredentials(self.user, self.password)
+
+    @property
+    def guest_os(self) -> GuestOs:
+        # A Windows interpreter path (C:\...\powershell.exe) means a Windows guest.
+        windows = ":" in self.interpreter[:3] or self.interpreter.lower().endswith(".exe")
+        return GuestOs.WINDOWS if windows else GuestOs.LINUX
+
+
+def run_bootstrap(
+    vmrun: Vmrun,
+    vmx: str,
+    spec: BootstrapSpec,
+    *,
+    clock: Clock,
+    on_output: OutputSink | None = None,
+) -> GuestResult:
+    """Start ``vmx`` if needed, wait for ``spec.ready_process``, then run the script."""
+    if not vmrun.is_running(vmx):
+        log.info("bootstrap: starting %s", vmx)
+        vmrun.start(vmx)
+    guest = Guest(vmrun, vmx, spec.credentials, clock=clock, os=spec.guest_os)
+    log.info("bootstrap: waiting for process %r in %s", spec.ready_process, vmx)
+    guest.wait_for_process(spec.ready_process, min_wait=spec.min_wait, max_wait=spec.max_wait)
+    guest.put_bytes(spec.script.encode("utf-8"), spec.script_path)
+    log.info("bootstrap: running %s %s", spec.interpreter, spec.script_path)
+    return guest.run(spec.interpreter, spec.script_path, timeout=spec.timeout, on_output=on_output)
