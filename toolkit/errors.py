@@ -15,6 +15,7 @@ failure.
     │   │   └── HostFileNotFound
     │   ├── LockTimeout              a host lock could not be taken in time
     │   └── SshError                 the SSH connection failed (refused, auth, host key)
+    │       ├── SshUnreachable       no connection could be made: refused, timed out (transient)
     │       └── SshConnectionLost    the connection dropped mid-operation (transient)
     ├── VmrunError                   vmrun answered with an error (verb, vmx, argv, output)
     │   ├── HostConnectionError      "Unable to connect to host." family (transient)
@@ -109,6 +110,12 @@ class LockTimeout(RunnerError):
 
 class SshError(RunnerError):
     """The SSH connection to the VMware host failed."""
+
+
+class SshUnreachable(SshError):
+    """No connection to the host could be made (refused, timed out, no route): nothing was done there."""
+
+    transient = True
 
 
 class SshConnectionLost(SshError):

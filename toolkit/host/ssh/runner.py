@@ -25,7 +25,14 @@ from types import ModuleType
 
 import paramiko
 
-from toolkit.errors import CommandTimeout, HostFileNotFound, SshConnectionLost, SshError, WaitTimeout
+from toolkit.errors import (
+    CommandTimeout,
+    HostFileNotFound,
+    SshConnectionLost,
+    SshError,
+    SshUnreachable,
+    WaitTimeout,
+)
 from toolkit.host.clock import Clock, SystemClock, wait_until
 from toolkit.host.exitcode import parse_exit_code
 from toolkit.host.runner import Completed, LocalRunner, OutputSink, argv_list, decode, redact
@@ -133,6 +140,10 @@ class SshRunner(SftpFiles):
 
     # --- the connection ---------------------------------------------------------
 
+    def connect(self) -> None:
+        """Connect now rather than at the first operation (``SshUnreachable`` if the host cannot be reached)."""
+        self._connection()
+
     def _connection(self) -> paramiko.SSHClient:
         if self._client is not None and not _alive(self._client):
             # The operation that was cut off has already failed (its outcome is unknown);
@@ -170,9 +181,14 @@ class SshRunner(SftpFiles):
         except paramiko.AuthenticationException as exc:
             client.close()
             raise SshError(f"{where}: the host refused the private key for user {target.username!r}") from exc
-        except (OSError, paramiko.SSHException, EOFError) as exc:
+        except paramiko.ssh_exception.IncompatiblePeer as exc:  # no algorithm in common: the same every time
             client.close()
             raise SshError(f"cannot connect to {where}: {exc}") from exc
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            # Refused, timed out, no route, or the server hung up before authentication: the
+            # host (or its SSH server) is down or overloaded, and a later call may well get through.
+            client.close()
+            raise SshUnreachable(f"cannot connect to {where}: {exc}") from exc
         return client
 
     def _files(self) -> paramiko.SFTPClient:
