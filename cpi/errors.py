@@ -132,6 +132,8 @@ def translate(exc: BaseException) -> CpiFailure:
     chosen = next((link for link in links if bosh_class(link).specific), links[0])
     target = bosh_class(chosen)
     retry = chosen.ok_to_retry if isinstance(chosen, CpiFailure) else target.default_retry
+    if not target.specific:  # the catch-all: retry where the host said "not now" (unreachable, busy)
+        retry = retry or is_transient(exc)
     result = target(render(exc), ok_to_retry=retry)
     result.__cause__ = exc
     return result
