@@ -14,7 +14,7 @@ from __future__ import annotations
 import ntpath
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,8 @@ class CpiConfig:
     enable_human_readable_name: bool = False
     host_type: str | None = None  # "ws" | "fusion" | "player"; None: detect
     ssh_tunnel: SshTarget | None = field(default=None, repr=False)
+    # ``cloud.properties`` as read, so that a request's cpi-config properties can override it (cpi.context).
+    properties: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> CpiConfig:
@@ -67,17 +69,35 @@ class CpiConfig:
     def from_mapping(cls, raw: object) -> CpiConfig:
         problems: list[str] = []
         props = _section(_section(raw, "cloud", "", problems), "properties", "cloud.", problems)
+        return cls._parse(props, problems, _config_name, "CPI configuration")
+
+    @classmethod
+    def from_properties(cls, props: Mapping[str, Any], *, name: Callable[[str], str], subject: str) -> CpiConfig:
+        """The config from ``cloud.properties``; ``name`` says how messages name a key (``"vmrun.host_type"``)."""
+        return cls._parse(props, [], name, subject)
+
+    @classmethod
+    def _parse(
+        cls,
+        props: Mapping[str, Any],
+        problems: list[str],
+        name: Callable[[str], str],
+        subject: str,
+    ) -> CpiConfig:
         vmrun = _section(props, "vmrun", "cloud.properties.", problems)
-        agent = _agent(_section(props, "agent", "cloud.properties.", problems), problems)
-        values = _vmrun_values(vmrun, problems)
-        values["ssh_tunnel"] = _ssh(vmrun.get("ssh_tunnel"), problems)
-        _require_absolute(values, problems)
+        agent = _agent(_section(props, "agent", "cloud.properties.", problems), problems, name)
+        values = _vmrun_values(vmrun, problems, name)
+        values["ssh_tunnel"] = _ssh(vmrun.get("ssh_tunnel"), problems, name)
+        _require_absolute(values, problems, name)
         if problems:
-            raise ConfigError(problems, subject="CPI configuration")
-        return cls(agent=agent, **values)
+            raise ConfigError(problems, subject=subject)
+        return cls(agent=agent, properties=props, **values)
 
 
-_PREFIX = "cloud.properties.vmrun."
+def _config_name(key: str) -> str:
+    return "cloud.properties." + key
+
+
 _PATHS = ("vm_store_path", "vmrun_bin_path")
 _OPTIONAL_PATHS = ("ovftool_bin_path", "vdiskmanager_bin_path", "stemcell_store_path")
 _SECONDS = {
@@ -87,32 +107,36 @@ _SECONDS = {
     "lock_timeout_seconds": DEFAULT_LOCK_WAIT,
 }
 _HOST_TYPES = ("ws", "fusion", "player")
+# Every key the CPI reads, by section: what a cpi-config's properties may set (cpi.context).
+VMRUN_KEYS = frozenset({*_PATHS, *_OPTIONAL_PATHS, *_SECONDS, "enable_human_readable_name", "host_type", "ssh_tunnel"})
+AGENT_KEYS = frozenset({"mbus", "ntp", "blobstore"})
 
 
-def _vmrun_values(vmrun: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+def _vmrun_values(vmrun: Mapping[str, Any], problems: list[str], name: Callable[[str], str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key in _PATHS:
-        values[key] = _string(vmrun.get(key), _PREFIX + key, problems, required=True)
+        values[key] = _string(vmrun.get(key), name("vmrun." + key), problems, required=True)
     for key in _OPTIONAL_PATHS:
-        values[key] = _string(vmrun.get(key), _PREFIX + key, problems, required=False)
+        values[key] = _string(vmrun.get(key), name("vmrun." + key), problems, required=False)
     for key, default in _SECONDS.items():
-        values[key] = _seconds(vmrun.get(key, default), _PREFIX + key, problems)
-    values["enable_human_readable_name"] = _flag(vmrun.get("enable_human_readable_name"), problems)
+        values[key] = _seconds(vmrun.get(key, default), name("vmrun." + key), problems)
+    flag = "vmrun.enable_human_readable_name"
+    values["enable_human_readable_name"] = _flag(vmrun.get("enable_human_readable_name"), name(flag), problems)
     host_type = vmrun.get("host_type")
     if host_type is not None and host_type not in _HOST_TYPES:
-        problems.append(f"{_PREFIX}host_type must be one of {', '.join(_HOST_TYPES)}, got {host_type!r}")
+        problems.append(f"{name('vmrun.host_type')} must be one of {', '.join(_HOST_TYPES)}, got {host_type!r}")
     values["host_type"] = host_type if host_type in _HOST_TYPES else None
     return values
 
 
-def _require_absolute(values: Mapping[str, Any], problems: list[str]) -> None:
+def _require_absolute(values: Mapping[str, Any], problems: list[str], name: Callable[[str], str]) -> None:
     """Store paths are vmx paths to vmrun, which needs them absolute, in the host's flavour."""
     ssh = values.get("ssh_tunnel")
     windows = ssh.platform.value == "windows" if ssh is not None else os.name == "nt"
     for key in ("vm_store_path", "stemcell_store_path"):
         path = values.get(key)
         if isinstance(path, str) and not _is_absolute(path, windows=windows):
-            problems.append(f"{_PREFIX}{key} must be an absolute path on the VMware host, got {path!r}")
+            problems.append(f"{name('vmrun.' + key)} must be an absolute path on the VMware host, got {path!r}")
 
 
 def _is_absolute(path: str, *, windows: bool) -> bool:
@@ -149,32 +173,32 @@ def _seconds(value: object, name: str, problems: list[str]) -> float:
     return float(value)
 
 
-def _flag(value: object, problems: list[str]) -> bool:
+def _flag(value: object, name: str, problems: list[str]) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
-    problems.append(f"{_PREFIX}enable_human_readable_name must be true or false, got {value!r}")
+    problems.append(f"{name} must be true or false, got {value!r}")
     return False
 
 
-def _agent(agent: Mapping[str, Any], problems: list[str]) -> AgentOptions:
-    where = "cloud.properties.agent."
-    mbus = _string(agent.get("mbus"), where + "mbus", problems, required=True) or ""
+def _agent(agent: Mapping[str, Any], problems: list[str], name: Callable[[str], str]) -> AgentOptions:
+    mbus = _string(agent.get("mbus"), name("agent.mbus"), problems, required=True) or ""
     ntp = agent.get("ntp") or []
     if not isinstance(ntp, list) or not all(isinstance(n, str) for n in ntp):
-        problems.append(f"{where}ntp must be a list of strings")
+        problems.append(f"{name('agent.ntp')} must be a list of strings")
         ntp = []
     blobstore = agent.get("blobstore")
     if blobstore is not None and not isinstance(blobstore, Mapping):
-        problems.append(f"{where}blobstore must be an object")
+        problems.append(f"{name('agent.blobstore')} must be an object")
         blobstore = None
     return AgentOptions(mbus, tuple(ntp), blobstore)
 
 
-def _ssh(raw: object, problems: list[str]) -> SshTarget | None:
+def _ssh(raw: object, problems: list[str], name: Callable[[str], str]) -> SshTarget | None:
     if raw is None or raw == {}:
         return None
+    where = name("vmrun.ssh_tunnel")
     if not isinstance(raw, Mapping):
-        problems.append(f"{_PREFIX}ssh_tunnel must be an object")
+        problems.append(f"{where} must be an object")
         return None
     if not raw.get("host"):  # the job template renders an empty tunnel when unused
         return None
@@ -183,5 +207,6 @@ def _ssh(raw: object, problems: list[str]) -> SshTarget | None:
     try:
         return SshTarget.from_mapping(raw)
     except ConfigError as exc:
-        problems.extend(f"{_PREFIX}{p}" for p in exc.problems)
+        # SshTarget names its keys "ssh_tunnel.<key>": say where that tunnel came from.
+        problems.extend(where + p.removeprefix("ssh_tunnel") for p in exc.problems)
         return None

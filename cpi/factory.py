@@ -1,10 +1,12 @@
 """The ONE place that turns a ``CpiConfig`` into runner, Vmrun, stores and the ``Cloud``.
 
 Tests substitute the host here: ``build_cloud(config, runner=SimHost(...).runner(),
-clock=FakeClock())``. Nothing is started or read while building (the first
-vmrun run happens in the first operation that needs one), so a request that
-fails validation costs nothing. With ``ssh_tunnel`` configured the runner is an
-``SshRunner`` to the VMware host and stemcell images go through ``cpi.images``
+clock=FakeClock())``. The request's cpi-config properties, if any, choose the
+host first (``cpi.context``). Building runs no program; it is done only once the
+request's arguments are valid, so a request that fails validation costs
+nothing. With ``ssh_tunnel`` configured the runner is an ``SshRunner`` to the
+VMware host, connected while building (a host that is down fails the call
+before anything started), and stemcell images go through ``cpi.images``
 (imported on the host once per content hash); otherwise a ``LocalRunner``.
 """
 
@@ -13,7 +15,9 @@ from __future__ import annotations
 from cpi.attachments import Attachments
 from cpi.cloud import Cloud
 from cpi.config import CpiConfig
+from cpi.context import for_request
 from cpi.disks import Disks
+from cpi.errors import step
 from cpi.power import Power
 from cpi.protocol import Request
 from cpi.stemcells import Stemcells
@@ -31,8 +35,10 @@ def build_cloud(
     runner: Runner | None = None,
     clock: Clock | None = None,
 ) -> Cloud:
+    if request is not None:
+        config = for_request(config, request.context)  # a cpi-config entry's host, store and settings
     clock = clock or SystemClock()
-    runner = runner or host_runner(config, clock)
+    runner = runner or _connected(config, clock)
     store = Store(runner, config.vm_store_path, lock_timeout=config.lock_timeout_seconds)
     vmrun = Vmrun(
         runner,
@@ -69,6 +75,23 @@ def host_runner(config: CpiConfig, clock: Clock) -> Runner:
     from toolkit.host.ssh.runner import SshRunner  # paramiko: only for a remote VMware host
 
     return SshRunner(config.ssh_tunnel, clock=clock)
+
+
+def _connected(config: CpiConfig, clock: Clock) -> Runner:
+    """The host's runner, connected before anything is done on the host.
+
+    A host that cannot be reached then fails the call before any operation has
+    started: nothing to clean up, the host named, and ``ok_to_retry`` (it may be back soon).
+    """
+    if config.ssh_tunnel is None:
+        return LocalRunner(clock=clock)
+    from toolkit.host.ssh.runner import SshRunner
+
+    target = config.ssh_tunnel
+    runner = SshRunner(target, clock=clock)
+    with step(f"Connecting to the VMware host {target.host}:{target.port}"):
+        runner.connect()
+    return runner
 
 
 def _images(config: CpiConfig, store: Store, vmrun: Vmrun, ovftool):  # type: ignore[no-untyped-def]

@@ -18,6 +18,21 @@ if TYPE_CHECKING:
     import paramiko
 
 
+# Every ``ssh_tunnel`` setting ``SshTarget.from_mapping`` reads.
+SETTINGS = frozenset(
+    {
+        "host",
+        "port",
+        "username",
+        "private_key",
+        "platform",
+        "host_public_key",
+        "insecure_skip_host_key_check",
+        "temp_dir",
+    }
+)
+
+
 class HostPlatform(str, enum.Enum):
     LINUX = "linux"
     DARWIN = "darwin"
