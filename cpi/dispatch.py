@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpi import arguments as arg
 from cpi.cloud import Cloud
@@ -25,11 +25,16 @@ from cpi.errors import (
     CpiFailure,
     MethodNotImplemented,
     NotSupported,
+    VmCreationFailed,
+    is_transient,
     render,
     translate,
 )
 from cpi.ids import DiskCid, SnapshotCid, StemcellCid, VmCid
 from cpi.protocol import ApiVersion, Request, Response
+
+if TYPE_CHECKING:
+    from cpi.vms import Vms
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +144,7 @@ class _Adapters:
         stemcell = arg.cid(StemcellCid, stemcell_cid, "stemcell_cid")
         props, nets = arg.mapping(cloud_properties, "cloud_properties"), arg.mapping(networks, "networks")
         disks, env = arg.cid_list(DiskCid, disk_cids, "disk_cids"), arg.mapping(environment, "environment")
-        created = self.cloud.vms.create(
+        created = self._vms_for(agent).create(
             agent_id=agent,
             stemcell=stemcell,
             cloud_properties=props,
@@ -148,6 +153,16 @@ class _Adapters:
             env=env,
         )
         return [str(created.cid), created.networks] if self.api is ApiVersion.V2 else str(created.cid)
+
+    def _vms_for(self, agent: str) -> Vms:
+        """The host's VMs; a host that cannot be reached now fails create_vm as the director can retry it."""
+        try:
+            return self.cloud.vms
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # Nothing was created: the director's own create_vm retries apply (VMCreationFailed, ok_to_retry).
+            raise VmCreationFailed(f"Creating VM for agent '{agent}'", ok_to_retry=True) from exc
 
     def delete_vm(self, vm_cid: object) -> None:
         cid = arg.cid(VmCid, vm_cid, "vm_cid")
