@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import lifecycle, machine, overhead, overssh, primitives, scaling
-from benchmarks.hostcosts import REAL_HOST
-from benchmarks.report import Results, render
+from benchmarks import lifecycle, machine, multihost, overhead, overssh, primitives, scaling
+from benchmarks.hostcosts import REAL_HOST, HostCosts
+from benchmarks.report import HOSTS_HEADING, Results, hosts_section, render
 from benchmarks.workspace import Workspace, stemcell_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +43,7 @@ def options(argv: list[str]) -> argparse.Namespace:
         help="process spawns per overhead figure (default 15)",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--only", choices=["hosts"], help="run one benchmark and rewrite only its section")
     return parser.parse_args(argv)
 
 
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     started, costs = time.perf_counter(), REAL_HOST.scaled(args.scale)
     work = CACHE / "run"
     shutil.rmtree(work, ignore_errors=True)
+    if args.only == "hosts":
+        return _only_hosts(args, work, costs)
     image = stemcell_image(CACHE / "stemcell" / "image")
     say("1-2, 6. create-env sequence: ours, the reference pattern, ours over SSH")
     with overssh.remote(work / "sshd") as remote:
@@ -63,13 +66,30 @@ def main(argv: list[str] | None = None) -> int:
     levels = scaling.measure(Workspace.create(work / "scaling", costs), args.runs)
     say("5. primitives")
     prims = primitives.measure(CACHE, work / "primitives", args.runs)
+    say("7. one host versus two")
+    hosts = multihost.measure(work / "hosts", costs, args.runs)
     command = "make bench  # " + shlex.join(["python", "-m", "benchmarks", *(argv or sys.argv[1:])])
     results = Results(
-        command, machine.describe(), costs, args.runs, life, spent, levels, prims, time.perf_counter() - started
+        command, machine.describe(), costs, args.runs, life, spent, levels, prims, time.perf_counter() - started, hosts
     )
     text = render(results)
     args.output.write_text(text)
     print(text)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _only_hosts(args: argparse.Namespace, work: Path, costs: HostCosts) -> int:
+    """Benchmark 7 alone: its section of ``args.output`` replaced (added at the end if missing), the rest kept."""
+    say("7. one host versus two")
+    section = "\n".join(hosts_section(multihost.measure(work / "hosts", costs, args.runs)))
+    command = shlex.join(["python", "-m", "benchmarks", *sys.argv[1:]])
+    section = section.replace("\n\n", f"\n\nMeasured alone (`{command}`, scale {costs.factor:g}).\n\n", 1)
+    text = args.output.read_text() if args.output.exists() else ""
+    head, found, rest = text.partition(HOSTS_HEADING)
+    after = rest[rest.index("\n## ") :] if found and "\n## " in rest else ""  # the sections after it, if any
+    args.output.write_text(head.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n" + after)
+    print(section)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -104,11 +104,13 @@ class Workspace:
             del env["VMRUN_SIM_HOME"]
         return env
 
-    def call(self, method: str, *arguments: Any) -> Any:
-        """One CPI request through the executable; its result, or ``BenchmarkError``."""
-        body = cpiprocess.request(
-            method, arguments, {"director_uuid": "bench", "request_id": f"cpi-{uuid.uuid4().hex[:6]}"}
-        )
+    def call(self, method: str, *arguments: Any, properties: dict[str, Any] | None = None) -> Any:
+        """One CPI request through the executable; its result, or ``BenchmarkError``.
+
+        ``properties``: a cpi-config entry's, merged into the context as the director merges them.
+        """
+        context = {"director_uuid": "bench", "request_id": f"cpi-{uuid.uuid4().hex[:6]}", **(properties or {})}
+        body = cpiprocess.request(method, arguments, context)
         # Not through cpiprocess.run: each call needs its workspace's environment (the sim home,
         # or none with SSH), which a LocalRunner cannot pass, and calls run from threads at once.
         done = subprocess.run(
