@@ -22,7 +22,7 @@ import pytest
 from tests.cpi.client import ENV, MANUAL
 from tests.release.conftest import install_job
 from tests.support.sshd import secret_part
-from tests.support.workstations import DIRECTOR_PATH, Director, Workstation, start_workstation
+from tests.support.workstations import DIRECTOR_PATH, Director, Workstation, workstations
 
 pytestmark = pytest.mark.real_process
 
@@ -51,14 +51,8 @@ def namespaces_allowed() -> bool:
 def stations(tmp_path: Path) -> Iterator[dict[str, Workstation]]:
     if not namespaces_allowed():
         pytest.skip("mount namespaces are not allowed here (unshare --mount): /var/vcap cannot be simulated")
-    started: dict[str, Workstation] = {}
-    try:
-        for name in ("ws-a", "ws-b"):
-            started[name] = start_workstation(tmp_path / name, name)
+    with workstations(tmp_path, "ws-a", "ws-b") as started:
         yield started
-    finally:
-        for station in started.values():
-            station.stop()
 
 
 def test_bin_cpi_in_the_directors_bare_environment_serves_each_workstation(

@@ -30,7 +30,7 @@ from tests.support.workstations import (
     Director,
     Workstation,
     rendered_config,
-    start_workstation,
+    workstations,
 )
 from toolkit.errors import LockTimeout
 from toolkit.host.clock import SystemClock
@@ -48,15 +48,8 @@ HOST_DOWN = "Unable to connect to host.\nError: The operation is not supported f
 def stations(tmp_path: Path) -> Iterator[dict[str, Workstation]]:
     if not EXECUTABLE.exists():
         pytest.skip("bosh-vmrun-cpi is not installed in this environment")
-    started: dict[str, Workstation] = {}
-    try:
-        for name in ("ws-a", "ws-b"):
-            started[name] = start_workstation(tmp_path / name, name)
+    with workstations(tmp_path, "ws-a", "ws-b") as started:
         yield started
-    finally:
-        for station in started.values():
-            if station.server.process.poll() is None:
-                station.stop()
 
 
 @pytest.fixture
@@ -195,7 +188,7 @@ def test_the_job_config_host_is_overridden_by_the_context(tmp_path: Path, statio
     [
         ({"vmrun": {"vm_store_path": "relative/store"}}, "context.vmrun.vm_store_path must be an absolute path"),
         ({"vmrun": {"vm_stor_path": "/x"}}, "context.vmrun.vm_stor_path is not a property of this CPI"),
-        ({"vm_store_path": "/x"}, "context.vm_store_path is a vmrun property: put it under 'vmrun'"),
+        ({"vm_store_path": "/x"}, "context.vm_store_path is not read at the top level: put it under 'vmrun'"),
         (
             {"vmrun": {"ssh_tunnel": {"host": "h", "username": "u", "private_key": "k", "port": "x"}}},
             "context.vmrun.ssh_tunnel.port must be a number",

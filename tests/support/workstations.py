@@ -27,7 +27,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,20 @@ def start_workstation(folder: Path, name: str) -> Workstation:
     vmrun_wrapper(station.vmrun.parent, station.home)
     station.store.mkdir(parents=True, exist_ok=True)
     return station
+
+
+@contextmanager
+def workstations(folder: Path, *names: str) -> Iterator[dict[str, Workstation]]:
+    """Fresh workstations by name, each in its own folder; every SSH server still running is stopped at the end."""
+    started: dict[str, Workstation] = {}
+    try:
+        for name in names:
+            started[name] = start_workstation(folder / name, name)
+        yield started
+    finally:
+        for station in started.values():
+            if station.server.process.poll() is None:
+                station.stop()
 
 
 def rendered_config(folder: Path, **vmrun: Any) -> Path:
