@@ -71,7 +71,7 @@ _ALL_KEYS = frozenset().union(*SECTIONS.values())
 
 def _misplaced(key: str) -> str:
     section = next(name for name, known in SECTIONS.items() if key in known)
-    return f"context.{key} is a {section} property: put it under '{section}' in the cpi-config's properties"
+    return f"context.{key} is not read at the top level: put it under '{section}' in the cpi-config's properties"
 
 
 def _unknown(section: str, key: str, known: frozenset[str]) -> str:
