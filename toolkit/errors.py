@@ -87,6 +87,7 @@ __all__ = [
     "SpawnError",
     "SshConnectionLost",
     "SshError",
+    "SshUnreachable",
     "StemcellError",
     "ToolkitError",
     "ToolsNotRunningError",
