@@ -11,8 +11,6 @@ where mount namespaces are not allowed (not root, or no ``unshare``).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ import pytest
 from tests.cpi.client import ENV, MANUAL
 from tests.release.conftest import install_job
 from tests.support.sshd import secret_part
-from tests.support.workstations import DIRECTOR_PATH, Director, Workstation, workstations
+from tests.support.workstations import DIRECTOR_PATH, Director, Workstation, own_mounts_allowed, workstations
 
 pytestmark = pytest.mark.real_process
 
@@ -42,14 +40,9 @@ ON_THE_DIRECTOR = (
 )
 
 
-def namespaces_allowed() -> bool:
-    unshare = shutil.which("unshare")
-    return bool(unshare) and subprocess.run([str(unshare), "--mount", "true"], capture_output=True).returncode == 0
-
-
 @pytest.fixture
 def stations(tmp_path: Path) -> Iterator[dict[str, Workstation]]:
-    if not namespaces_allowed():
+    if not own_mounts_allowed():
         pytest.skip("mount namespaces are not allowed here (unshare --mount): /var/vcap cannot be simulated")
     with workstations(tmp_path, "ws-a", "ws-b") as started:
         yield started

@@ -29,6 +29,7 @@ from tests.support.workstations import (
     MBUS_SECRET,
     Director,
     Workstation,
+    own_mounts_allowed,
     rendered_config,
     workstations,
 )
@@ -106,6 +107,32 @@ def test_has_and_delete_on_one_host_never_touch_the_other(director: Director, st
     assert {c["argv"][2] for c in a.sim.calls()} <= READ_ONLY_VERBS, a.sim.calls()  # host A was only asked
     director("ws-b", "delete_vm", vm)
     assert b.vm_names() == [] and b.running() == []
+
+
+def test_two_hosts_with_the_same_store_path_keep_their_own_files_images_and_vms(tmp_path: Path, image: str) -> None:
+    """Each host's SSH server sees its own store at the same path: nothing of one host ever shows on the other."""
+    if not own_mounts_allowed():
+        pytest.skip("mount namespaces are not allowed here (unshare --mount): one path cannot show two stores")
+    same = tmp_path / "vms"
+    same.mkdir()
+    with workstations(tmp_path, "ws-a", "ws-b", store_at=same) as stations:
+        a, b = stations["ws-a"], stations["ws-b"]
+        director = Director(rendered_config(tmp_path), tmp_path, {n: s.properties() for n, s in stations.items()})
+        uploads = [director.start(name, "create_stemcell", image, {"name": "s", "version": "1"}) for name in stations]
+        stemcell_a, stemcell_b = (call.response()["result"] for call in uploads)  # the same image on both at once
+        for station, stemcell in ((a, stemcell_a), (b, stemcell_b)):
+            assert sorted(p.name for p in station.store.glob("cs-*")) == [f"cs-{stemcell}"]
+            assert len(list((station.store / ".images").iterdir())) == 1  # each host imported its own copy
+        vm_a = create_vm(director, "ws-a", stemcell_a, "agent-a")
+        vm_b = create_vm(director, "ws-b", stemcell_b, "agent-b")
+        assert a.vm_names() == [f"vm-{vm_a}"] and b.vm_names() == [f"vm-{vm_b}"]
+        assert director("ws-a", "has_vm", vm_b) is False and director("ws-b", "has_vm", vm_a) is False
+        director("ws-a", "delete_vm", vm_a)
+        director("ws-a", "delete_stemcell", stemcell_a)
+        assert a.vm_names() == [] and not list(a.store.glob("cs-*")) and not list((a.store / ".images").iterdir())
+        assert b.vm_names() == [f"vm-{vm_b}"] and b.running() == [f"{same}/vm-{vm_b}/vm-{vm_b}.vmx"]
+        assert len(list((b.store / ".images").iterdir())) == 1
+    assert list(same.iterdir()) == []  # the director's own machine has nothing at that path
 
 
 def test_concurrent_calls_to_both_hosts_overlap(director: Director, stations: dict[str, Workstation]) -> None:

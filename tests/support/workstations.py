@@ -21,8 +21,10 @@ object on stdout).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +45,7 @@ EXECUTABLE = BIN / "bosh-vmrun-cpi"
 DIRECTOR_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # what external_cpi.rb gives bin/cpi, with unsetenv_others
 MBUS_SECRET = "mbus-Secret-77c4"
 TIMEOUT = 120.0
+OWN_MOUNTS = ["unshare", "--mount", "--propagation", "private"]  # a mount namespace of its own
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Workstation:
     name: str
     folder: Path
     server: Sshd
+    store_at: Path | None = None  # where the host sees its store, if not where it is (a mount namespace)
 
     @property
     def home(self) -> Path:
@@ -73,7 +77,7 @@ class Workstation:
         """This host's entry in a cpi-config: ``properties`` as the director merges them into the context."""
         return {
             "vmrun": {
-                "vm_store_path": str(self.store),
+                "vm_store_path": str(self.store_at or self.store),
                 "vmrun_bin_path": str(self.vmrun),
                 "ssh_tunnel": self.server.ssh_tunnel(),
                 **vmrun,
@@ -102,38 +106,48 @@ class Workstation:
         stop_sshd(self.server)
 
     def start(self) -> None:
-        """Its SSH server back, on the same port with the same keys."""
-        process = subprocess.Popen(
-            ["/usr/sbin/sshd", "-D", "-e", "-f", str(self.folder / "sshd" / "sshd_config")], stderr=subprocess.DEVNULL
-        )
+        """Its SSH server back, on the same port with the same keys (and in its own mount namespace, if it had one)."""
+        config = str(self.folder / "sshd" / "sshd_config")
+        command = ["/usr/sbin/sshd", "-D", "-e", "-f", config]
+        if self.store_at is not None:  # the server and every session it starts see the store at store_at
+            script = 'mount --bind "$1" "$2" && exec /usr/sbin/sshd -D -e -f "$3"'
+            command = [*OWN_MOUNTS, "sh", "-c", script, "sh", str(self.store), str(self.store_at), config]
+        process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
         _wait_for_port(self.server.port, process)
-        self.server = Sshd(
-            self.server.host,
-            self.server.port,
-            self.server.username,
-            self.server.private_key,
-            self.server.host_public_key,
-            process,
-        )
+        self.server = dataclasses.replace(self.server, process=process)
 
 
-def start_workstation(folder: Path, name: str) -> Workstation:
-    """A fresh simulated host: its SSH server running, Tools up the moment a VM starts."""
+def start_workstation(folder: Path, name: str, *, store_at: Path | None = None) -> Workstation:
+    """A fresh simulated host: its SSH server running, Tools up the moment a VM starts.
+
+    With ``store_at`` the server runs in a mount namespace of its own where the
+    host's store is seen at that path (an empty directory outside): several such
+    hosts have the same ``vm_store_path`` and different stores, as separate machines do.
+    """
     server = start_sshd(folder / "sshd")
-    station = Workstation(name, folder, server)
+    station = Workstation(name, folder, server, store_at)
     station.sim.configure(boot_delay=0)
     vmrun_wrapper(station.vmrun.parent, station.home)
     station.store.mkdir(parents=True, exist_ok=True)
+    if store_at is not None:
+        station.stop()
+        station.start()
     return station
 
 
+def own_mounts_allowed() -> bool:
+    """Whether this machine lets a process have a mount namespace of its own (root, ``unshare``)."""
+    unshare = shutil.which("unshare")
+    return bool(unshare) and subprocess.run([*OWN_MOUNTS, "true"], capture_output=True, check=False).returncode == 0
+
+
 @contextmanager
-def workstations(folder: Path, *names: str) -> Iterator[dict[str, Workstation]]:
+def workstations(folder: Path, *names: str, store_at: Path | None = None) -> Iterator[dict[str, Workstation]]:
     """Fresh workstations by name, each in its own folder; every SSH server still running is stopped at the end."""
     started: dict[str, Workstation] = {}
     try:
         for name in names:
-            started[name] = start_workstation(folder / name, name)
+            started[name] = start_workstation(folder / name, name, store_at=store_at)
         yield started
     finally:
         for station in started.values():
