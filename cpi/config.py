@@ -4,9 +4,12 @@ Shape: ``{"cloud": {"plugin": ..., "properties": {"agent": {...}, "vmrun": {...}
 (``fixtures/reference/cpi_config.json`` loads as it is). Unknown keys are
 ignored, so old configs keep working; every problem found is collected into
 ONE ``ConfigError`` (reported to BOSH as ``Bosh::Clouds::CpiError``). Derived
-paths are properties. This module only validates values: it never touches the
-VMware host and never opens connections (the SSH settings are parsed here but
-used by ``cpi.factory``).
+paths are properties. The same validation serves a request's cpi-config
+properties merged over the file's (``cpi.context``, ``from_properties``): keys are
+named by a function, so each message says which of the two a wrong key came
+from. This module only validates values: it never touches the VMware host and
+never opens connections (the SSH settings are parsed here but used by
+``cpi.factory``).
 """
 
 from __future__ import annotations

@@ -27,8 +27,7 @@ from toolkit.host.ssh.target import SETTINGS as TUNNEL_KEYS
 
 log = logging.getLogger(__name__)
 
-# What the director itself puts in every context.
-DIRECTOR_KEYS = frozenset({"director_uuid", "request_id", "vm"})
+# The context's other keys are the director's own (director_uuid, request_id, vm, and any it adds later): left alone.
 SECTIONS: Mapping[str, frozenset[str]] = {"vmrun": VMRUN_KEYS, "agent": AGENT_KEYS}
 SUBJECT = "CPI configuration with this request's cpi-config properties"
 
