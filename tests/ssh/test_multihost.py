@@ -139,7 +139,7 @@ def test_concurrent_calls_to_both_hosts_overlap(director: Director, stations: di
     """Each host's clone is slow (latency knob); the two clones' time spans, as each simulator logged them, overlap."""
     stemcells = {name: station.make_stemcell() for name, station in stations.items()}
     for station in stations.values():
-        station.sim.configure(latency={"clone": 2.0})
+        station.sim.configure(latency={"clone": 5.0})
     calls = [
         director.start(name, "create_vm", f"agent-{name}", stemcells[name], {}, MANUAL, [], ENV) for name in stations
     ]
