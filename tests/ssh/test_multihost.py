@@ -184,16 +184,20 @@ def test_a_host_whose_vmrun_fails_fails_only_its_own_calls(
 ) -> None:
     a, b = stations["ws-a"], stations["ws-b"]
     stemcells = {name: station.make_stemcell() for name, station in stations.items()}
-    a.sim.configure(
-        faults=[
-            {"verb": verb, "nth": n, "output": HOST_DOWN} for verb in ("clone", "start", "list") for n in range(1, 6)
-        ]
-    )
+    vm_a = create_vm(director, "ws-a", stemcells["ws-a"], "agent-a0")
+    verbs = ("clone", "start", "stop", "list", "deleteVM", "checkToolsState")
+    a.sim.configure(faults=[{"verb": verb, "nth": n, "output": HOST_DOWN} for verb in verbs for n in range(1, 40)])
     error = director.error("ws-a", "create_vm", "agent-a", stemcells["ws-a"], {}, MANUAL, [], ENV)
     assert error["type"] == "Bosh::Clouds::VMCreationFailed" and error["ok_to_retry"] is True, error
-    assert a.vm_names() == []  # nothing half-made is left on A
-    vm_b = create_vm(director, "ws-b", stemcells["ws-b"], "agent-b")
-    assert b.vm_names() == [f"vm-{vm_b}"] and b.sim.calls() and all(c["exit_code"] == 0 for c in b.sim.calls())
+    assert a.vm_names() == [f"vm-{vm_a}"]  # nothing half-made is left on A
+    error = director.error("ws-a", "delete_vm", vm_a)
+    assert error["type"] == "Bosh::Clouds::CloudError" and error["ok_to_retry"] is True, error
+    assert "Unable to connect to host" in error["message"] and a.vm_names() == [f"vm-{vm_a}"]
+    vm_b = create_vm(director, "ws-b", stemcells["ws-b"], "agent-b")  # host B goes on meanwhile
+    assert b.vm_names() == [f"vm-{vm_b}"] and all(c["exit_code"] == 0 for c in b.sim.calls())
+    a.sim.configure(faults=[])  # A's VMware is back: the same call now succeeds
+    director("ws-a", "delete_vm", vm_a)
+    assert a.vm_names() == [] and b.vm_names() == [f"vm-{vm_b}"]
 
 
 def test_the_job_config_host_is_overridden_by_the_context(tmp_path: Path, stations: dict[str, Workstation]) -> None:
