@@ -5,7 +5,9 @@ Each ``Workstation`` is a throwaway OpenSSH server on 127.0.0.1
 ``vmrun`` is a wrapper that runs vmrun-sim on that home (sshd sessions do not
 inherit the test's environment). ``properties`` is its entry in a cpi-config.
 Its server can be stopped and started again on the same port and keys, as a
-workstation that goes down and comes back.
+workstation that goes down and comes back. With ``store_at`` the server runs in
+a mount namespace of its own where the store is seen at that path, so several
+hosts can share one ``vm_store_path`` and still have separate stores.
 
 ``Director`` runs the ``bosh-vmrun-cpi`` executable as the BOSH director runs
 ``bin/cpi``: one process per request, in the director's bare environment
