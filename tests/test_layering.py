@@ -228,3 +228,27 @@ def test_the_circle_finder_finds_one() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"b", "d"}, "d": set()}
     assert _a_circle(graph) == ["b", "c", "b"]
     assert _a_circle({"a": {"b"}, "b": set()}) == []
+
+
+def _host_file_work(path: Path) -> set[str]:
+    """What in a module touches host files itself: the runner, path joins, .vmx reads and writes."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in ("runner", "read_vmx", "write_vmx"):
+            found.add(node.attr)
+        elif isinstance(node, ast.Attribute) and node.attr == "join" and not isinstance(node.value, ast.Constant):
+            found.add("join")
+        elif isinstance(node, ast.alias) and node.name in ("read_vmx", "write_vmx"):
+            found.add(node.name)
+    return found
+
+
+@pytest.mark.parametrize("group", ["vms", "attachments", "disks", "stemcells", "power"])
+def test_the_cpi_resource_groups_leave_files_to_the_resource_handles(group: str) -> None:
+    # A VM's, disk's or stemcell's files are its handle's (cpi/vm.py, disk.py, stemcell.py):
+    # a group that reaches for the runner or builds a path is doing the handle's job.
+    assert _host_file_work(ROOT / "cpi" / f"{group}.py") == set()
+
+
+def test_the_host_file_work_finder_finds_it() -> None:
+    assert _host_file_work(ROOT / "cpi" / "vm.py") >= {"runner", "join", "read_vmx", "write_vmx"}
