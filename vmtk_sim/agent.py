@@ -8,9 +8,8 @@ is unusable. ``check`` returns ``None`` when the agent would run, else the reaso
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import json
+from collections.abc import Mapping
 
 from toolkit.vmware.devices import cdroms
 from toolkit.vmware.vmx import Vmx
