@@ -72,7 +72,7 @@ def _power_on(call: Call, state: HostState, path: str) -> VmRecord:
     apply_power_on_keys(path, vmx)
     write_vmx_file(path, vmx)
     guestfs.ensure_root(call.home.guest_root(vm.id), call.knobs.guest_user)
-    vm.config, vm.spelling, vm.power = encode_config(vmx), path, Power.RUNNING
+    vm.config, vm.spelling, vm.power = encode_config(vmx), os.path.abspath(path), Power.RUNNING  # list prints it
     vm.changed_since_snapshot = True
     vm.agent_reason = agent.check(path, vmx)
     if resuming:
