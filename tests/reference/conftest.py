@@ -22,15 +22,24 @@ from typing import Any
 
 import pytest
 
-from toolkit.sim import AgentStatus, Product, SimHost
+from vmtk_sim import AgentStatus, Product, SimHost
 
 REFERENCE = os.environ.get("VMRUN_CPI_REFERENCE", "")
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent
 BOOT_DELAY = 0.3
 CALL_TIMEOUT = 120.0
-NETWORKS = {"default": {"cloud_properties": {"name": "VMnet8"}, "default": ["dns", "gateway"], "dns": ["10.0.0.2"],
-                        "gateway": "10.0.0.1", "ip": "10.0.0.3", "netmask": "255.255.255.0", "type": "manual"}}  # fmt: skip
+NETWORKS = {
+    "default": {
+        "cloud_properties": {"name": "VMnet8"},
+        "default": ["dns", "gateway"],
+        "dns": ["10.0.0.2"],
+        "gateway": "10.0.0.1",
+        "ip": "10.0.0.3",
+        "netmask": "255.255.255.0",
+        "type": "manual",
+    }
+}
 
 
 def _missing() -> str | None:
@@ -75,19 +84,50 @@ class ReferenceCpi:
         self.home, self.store, self.config = root / "sim", root / "store", root / "cpi.json"
         self.host = SimHost(self.home)
         self.host.configure(product=product, boot_delay=BOOT_DELAY)
-        self.config.write_text(json.dumps({"cloud": {"plugin": "vmrun", "properties": {
-            "agent": {"ntp": [], "mbus": "https://mbus:mbus-password@0.0.0.0:6868",
-                      "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"}}},
-            "vmrun": {"vm_store_path": str(self.store), "vmrun_bin_path": str(BIN / "vmrun-sim"),
-                      "ovftool_bin_path": str(BIN / "ovftool-sim"), "vm_start_max_wait_seconds": 30,
-                      "vm_soft_shutdown_max_wait_seconds": 5, "enable_human_readable_name": human_names},
-        }}}))  # fmt: skip
+        self.config.write_text(
+            json.dumps(
+                {
+                    "cloud": {
+                        "plugin": "vmrun",
+                        "properties": {
+                            "agent": {
+                                "ntp": [],
+                                "mbus": "https://mbus:mbus-password@0.0.0.0:6868",
+                                "blobstore": {
+                                    "provider": "local",
+                                    "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"},
+                                },
+                            },
+                            "vmrun": {
+                                "vm_store_path": str(self.store),
+                                "vmrun_bin_path": str(BIN / "vmrun-sim"),
+                                "ovftool_bin_path": str(BIN / "ovftool-sim"),
+                                "vm_start_max_wait_seconds": 30,
+                                "vm_soft_shutdown_max_wait_seconds": 5,
+                                "enable_human_readable_name": human_names,
+                            },
+                        },
+                    }
+                }
+            )
+        )
 
     def run(self, method: str, *arguments: object) -> Answer:
         request = json.dumps({"method": method, "arguments": list(arguments), "context": {"director_uuid": "d"}})
-        env = {**os.environ, "VMRUN_SIM_HOME": str(self.home), "BOSH_LOG_LEVEL": "error", "TMPDIR": str(self.store.parent)}
-        done = subprocess.run([REFERENCE, "-configPath", str(self.config)], input=request.encode(),
-                              capture_output=True, timeout=CALL_TIMEOUT, env=env, check=False)  # fmt: skip
+        env = {
+            **os.environ,
+            "VMRUN_SIM_HOME": str(self.home),
+            "BOSH_LOG_LEVEL": "error",
+            "TMPDIR": str(self.store.parent),
+        }
+        done = subprocess.run(
+            [REFERENCE, "-configPath", str(self.config)],
+            input=request.encode(),
+            capture_output=True,
+            timeout=CALL_TIMEOUT,
+            env=env,
+            check=False,
+        )
         out = done.stdout.decode()
         return Answer(done.returncode, json.loads(out) if out.strip() else None, done.stderr.decode())
 

@@ -7,15 +7,22 @@ from pathlib import Path
 import pytest
 
 from tests.reference.conftest import BOOT_DELAY, NETWORKS, ReferenceCpi
-from toolkit.sim import Power, Product
+from vmtk_sim import Power, Product
 
 MIN_WAIT = BOOT_DELAY + 1  # the reference aborts on the first guest-op error, so it must wait out the boot
 
 
 def _bootstrap(ready: str, *, min_wait: float = MIN_WAIT) -> dict[str, object]:
-    return {"script_content": "touch /home/vcap/bootstrapped.txt", "script_path": "/home/vcap/bootstrap.sh",
-            "interpreter_path": "/bin/bash", "ready_process_name": ready, "username": "vcap",
-            "password": "c1oudc0w", "min_wait_seconds": min_wait, "max_wait_seconds": 30}  # fmt: skip
+    return {
+        "script_content": "touch /home/vcap/bootstrapped.txt",
+        "script_path": "/home/vcap/bootstrap.sh",
+        "interpreter_path": "/bin/bash",
+        "ready_process_name": ready,
+        "username": "vcap",
+        "password": "c1oudc0w",
+        "min_wait_seconds": min_wait,
+        "max_wait_seconds": 30,
+    }
 
 
 @pytest.mark.parametrize("ready", ["bosh-agent", "vmtoolsd"])

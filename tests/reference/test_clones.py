@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.reference.conftest import NETWORKS, ReferenceCpi
-from toolkit.sim import Product
-from toolkit.vmx import Vmx
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import Product
 
 CLONES = 20
 PROCESSES = 5
@@ -24,8 +24,9 @@ def test_twenty_vms_of_one_stemcell_from_several_processes_at_once(
     reference = ReferenceCpi(tmp_path, product)
     stemcell = reference.call("create_stemcell", str(stemcell_image), {})
     with ThreadPoolExecutor(PROCESSES) as pool:  # each call is its own reference process
-        answers = list(pool.map(lambda n: reference.run("create_vm", f"agent-{n}", stemcell, {}, NETWORKS, [], {}),
-                                range(CLONES)))  # fmt: skip
+        answers = list(
+            pool.map(lambda n: reference.run("create_vm", f"agent-{n}", stemcell, {}, NETWORKS, [], {}), range(CLONES))
+        )
     vms = [answer.result for answer in answers]
     assert len(set(vms)) == CLONES
     for vm in vms:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.reference.conftest import NETWORKS, ReferenceCpi, reference_fixture_image
-from toolkit.iso import read_settings_iso
-from toolkit.sim import AgentStatus, Product
+from toolkit.formats.iso import read_settings_iso
+from vmtk_sim import AgentStatus, Product
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 

@@ -13,8 +13,8 @@ import pytest
 
 from tests.reference.conftest import NETWORKS, ReferenceCpi
 from tests.reference.test_bootstrap import _bootstrap
-from toolkit.sim import Product
-from toolkit.vmx import Vmx
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import Product
 
 
 @pytest.fixture

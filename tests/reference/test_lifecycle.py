@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.reference.conftest import NETWORKS, ReferenceCpi
-from toolkit.iso import read_settings_iso
-from toolkit.sim import AgentStatus, Power, Product
-from toolkit.vmx import Vmx
+from toolkit.formats.iso import read_settings_iso
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import AgentStatus, Power, Product
 
 ENV = {"bosh": {"password": "$6$salt$hash"}}
 
@@ -20,8 +20,10 @@ def test_the_whole_lifecycle(reference: ReferenceCpi, product: Product, stemcell
     assert reference.call("info") == {"stemcell_formats": ["general-ovf", "vsphere-ovf"]}
     stemcell = reference.call("create_stemcell", str(stemcell_image), {})
     assert reference.vmx(f"cs-{stemcell}").is_file()
-    vms = [reference.call("create_vm", f"agent-{n}", stemcell, {"cpu": 2, "ram": 1024, "disk": 2048}, NETWORKS, [], ENV)
-           for n in (1, 2)]  # fmt: skip
+    vms = [
+        reference.call("create_vm", f"agent-{n}", stemcell, {"cpu": 2, "ram": 1024, "disk": 2048}, NETWORKS, [], ENV)
+        for n in (1, 2)
+    ]
     for vm in vms:  # human-readable names on: created powered off, with their own disk
         disk = f"vm-{vm}-disk1.vmdk" if product is Product.PLAYER else f"cs-{stemcell}-disk1-cl1.vmdk"
         assert (reference.store / f"vm-{vm}" / disk).is_file()
@@ -48,7 +50,9 @@ def test_the_whole_lifecycle(reference: ReferenceCpi, product: Product, stemcell
     assert reference.host.vm(str(reference.vmx(f"vm-{vms[0]}"))).power is Power.OFF
 
 
-def test_create_vm_starts_the_vm_when_names_are_not_human(tmp_path: Path, product: Product, stemcell_image: Path) -> None:
+def test_create_vm_starts_the_vm_when_names_are_not_human(
+    tmp_path: Path, product: Product, stemcell_image: Path
+) -> None:
     reference = ReferenceCpi(tmp_path, product, human_names=False)
     stemcell = reference.call("create_stemcell", str(stemcell_image), {})
     vm = reference.call("create_vm", "agent-1", stemcell, {"disk": 0}, NETWORKS, [], ENV)

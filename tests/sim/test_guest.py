@@ -181,9 +181,13 @@ def test_the_agent_reads_the_reference_cpis_iso9660wrap_image(
     """Its path table size is wrong (2048 declared, 10 used): Linux never reads it, nor does the agent."""
     Path(vmx).with_name("env.iso").write_bytes((REFERENCE / "iso9660wrap-env.iso").read_bytes())
     config = Vmx.parse(Path(vmx).read_bytes())
-    for key, value in (("ide0:0.present", "TRUE"), ("ide0:0.deviceType", "cdrom-image"),
-                       ("ide0:0.fileName", "env.iso"), ("ethernet0.addressType", "static"),
-                       ("ethernet0.address", "00:50:56:3f:4a:d0")):  # fmt: skip  (the MAC its settings name)
+    for key, value in (
+        ("ide0:0.present", "TRUE"),
+        ("ide0:0.deviceType", "cdrom-image"),
+        ("ide0:0.fileName", "env.iso"),
+        ("ethernet0.addressType", "static"),
+        ("ethernet0.address", "00:50:56:3f:4a:d0"),
+    ):  # the MAC its settings name
         config.set(key, value)
     Path(vmx).write_bytes(config.dumps())
     vmrun("start", vmx)

@@ -9,8 +9,8 @@ programs.
 from __future__ import annotations
 
 import contextlib
-import stat
 import posixpath
+import stat
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
