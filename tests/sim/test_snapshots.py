@@ -97,9 +97,7 @@ def test_a_linked_clone_boots_on_its_own(vmrun: Vmrun, vmx: str, tmp_path: Path,
     assert vmrun("list").stdout == f"Total running VMs: 1\n{target}\n"
 
 
-def test_a_linked_clone_without_snapshot_snapshots_the_source_once(
-    vmrun: Vmrun, vmx: str, tmp_path: Path
-) -> None:
+def test_a_linked_clone_without_snapshot_snapshots_the_source_once(vmrun: Vmrun, vmx: str, tmp_path: Path) -> None:
     """The reference CPI clones one stemcell 20 times this way on VMware (driver_test.go): all succeed."""
     for name in ("a", "b", "c"):
         assert vmrun("clone", vmx, str(tmp_path / name / f"{name}.vmx"), "linked").exit_code == 0
