@@ -230,7 +230,7 @@ class LocalRunner:
         return done
 
     def absolute(self, path: str) -> str:
-        return os.path.abspath(path)
+        return path if os.path.isabs(path) else os.path.abspath(path)  # an absolute one keeps its spelling
 
     def read_bytes(self, path: str) -> bytes:
         with _file_errors(path), open(path, "rb") as handle:
