@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ import pytest
 from tests.reference.conftest import BOOT_DELAY, NETWORKS, ReferenceCpi
 from vmtk_sim import Power, Product
 
-MIN_WAIT = BOOT_DELAY + 1  # the reference aborts on the first guest-op error, so it must wait out the boot
+# Whole seconds (the reference wants an int). It aborts on the first guest-op error, so it must wait out the boot.
+MIN_WAIT = math.ceil(BOOT_DELAY) + 1
 
 
-def _bootstrap(ready: str, *, min_wait: float = MIN_WAIT) -> dict[str, object]:
+def _bootstrap(ready: str, *, min_wait: int = MIN_WAIT) -> dict[str, object]:
     return {
         "script_content": "touch /home/vcap/bootstrapped.txt",
         "script_path": "/home/vcap/bootstrap.sh",
