@@ -77,7 +77,7 @@ def read_iso(data: bytes) -> dict[str, bytes]:
     try:
         return _read(data)
     except IsoError:
-        trimmed = trim_path_tables(data)
+        trimmed = _trim_path_tables(data)
         if trimmed == data:
             raise
         return _read(trimmed)
@@ -96,7 +96,7 @@ def _read(data: bytes) -> dict[str, bytes]:
         raise IsoError(f"unreadable ISO image: {exc}") from exc
 
 
-def trim_path_tables(data: bytes) -> bytes:
+def _trim_path_tables(data: bytes) -> bytes:
     """A copy whose volume descriptors declare path tables only as long as their records."""
     image = bytearray(data)
     for index in range(_FIRST_DESCRIPTOR, _FIRST_DESCRIPTOR + _MAX_DESCRIPTORS):
