@@ -29,6 +29,7 @@ BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent
 BOOT_DELAY = 0.3
 CALL_TIMEOUT = 120.0
+TEST_TIMEOUT = 600
 NETWORKS = {
     "default": {
         "cloud_properties": {"name": "VMnet8"},
@@ -58,6 +59,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if Path(str(item.path)).parent == HERE:
             item.add_marker(pytest.mark.real_process)
+            if item.get_closest_marker("timeout") is None:  # one Go process and several sim runs per call
+                item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
             if missing:
                 item.add_marker(pytest.mark.skip(reason=missing))
 
