@@ -54,11 +54,28 @@ def group() -> None:
     default=None,
     help="Give each VM a simulated BOSH agent serving the bosh CLI's HTTPS mbus (for bosh create-env).",
 )
+@click.option(
+    "--bosh-agent",
+    type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+    metavar="PATH",
+    help='With --mbus-agent: run this real bosh-agent binary (e.g. "$VMTK_BOSH_AGENT") '
+    "in each VM's guest sandbox instead of the simulated agent.",
+)
 def up(
-    home: Path, product: str | None, boot_delay: float | None, latency: tuple[str, ...], mbus_agent: bool | None
+    home: Path,
+    product: str | None,
+    boot_delay: float | None,
+    latency: tuple[str, ...],
+    mbus_agent: bool | None,
+    bosh_agent: str | None,
 ) -> None:
     """Create the state directory, write its knobs and show how to use it."""
-    knobs: dict[str, object] = {"product": product, "boot_delay": boot_delay, "mbus_agent": mbus_agent}
+    knobs: dict[str, object] = {
+        "product": product,
+        "boot_delay": boot_delay,
+        "mbus_agent": mbus_agent,
+        "bosh_agent": bosh_agent,
+    }
     if latency:
         knobs["latency"] = _latency(latency)
     _host(home).configure(**{k: v for k, v in knobs.items() if v is not None})

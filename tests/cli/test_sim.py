@@ -30,6 +30,15 @@ def test_up_switches_the_simulated_mbus_agent_on_and_off(vmtk: Vmtk, tmp_path: P
     assert json.loads((home / "sim.json").read_text())["mbus_agent"] is False
 
 
+def test_up_names_a_real_bosh_agent_binary(vmtk: Vmtk, tmp_path: Path) -> None:
+    home, binary = tmp_path / "simhome", tmp_path / "bosh-agent"
+    binary.write_bytes(b"")
+    assert_ok(vmtk("sim", "up", "--home", str(home), "--mbus-agent", "--bosh-agent", str(binary)))
+    assert json.loads((home / "sim.json").read_text()) == {"mbus_agent": True, "bosh_agent": str(binary)}
+    missing = vmtk("sim", "up", "--home", str(home), "--bosh-agent", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
 def test_up_takes_the_home_from_vmrun_sim_home(vmtk: Vmtk, tmp_path: Path) -> None:
     home = tmp_path / "from-env"
     assert_ok(vmtk("sim", "up", env={"VMRUN_SIM_HOME": str(home)}))
