@@ -40,8 +40,12 @@ class Attachments:
     def __init__(self, store: Store, vms: Vms, disks: Disks, power: Power) -> None:
         self.store, self.vms, self.disks, self.power = store, vms, disks, power
 
-    def attach(self, vm: VmCid, disk: DiskCid) -> str:
-        """Attach (cold) and return the hint; an already attached disk returns its hint, no restart."""
+    def attach(self, vm: VmCid, disk: DiskCid, *, on_settings: bool = True) -> str:
+        """Attach (cold) and return the hint; an already attached disk returns its hint, no restart.
+
+        ``on_settings`` False: the disk is not announced on the settings CD-ROM (the caller
+        gives the hint to the agent itself); a stale announcement of it is removed.
+        """
         doing = f"Attaching disk '{disk}' to VM '{vm}'"
         with self.store.lock_for(vm):
             vmx = self.vms.require(vm)
@@ -54,11 +58,11 @@ class Attachments:
                 slot = vmx_edit.slot_of(read_vmx(self.store.runner, vmx), path)
                 if slot is not None:
                     hint = str(slot.unit)
-                    self._record(vm, disk, hint)
+                    self._record(vm, disk, hint if on_settings else None)
                     return hint
                 with step(doing), self.vms.cold_edit(vm, vmx):
                     hint = self._edit(vmx, lambda config: vmx_edit.attach_persistent(config, path))
-                    self._record(vm, disk, hint)
+                    self._record(vm, disk, hint if on_settings else None)
         log.info("attach_disk %s to %s -> hint %s", disk, vm, hint)
         return hint
 
@@ -97,10 +101,14 @@ class Attachments:
         write_vmx(self.store.runner, vmx, config)
         return result
 
-    def _record(self, vm: VmCid, disk: DiskCid, hint: str) -> None:
+    def _record(self, vm: VmCid, disk: DiskCid, hint: str | None) -> None:
+        """The disk's owner, and its hint on the settings (``None``: not on the settings)."""
         settings = vm_settings.load(self.store, vm)
-        if agent_env.persistent(settings).get(str(disk)) != hint:
+        announced = agent_env.persistent(settings).get(str(disk))
+        if hint is not None and announced != hint:
             vm_settings.save(self.store, vm, agent_env.attach_persistent(settings, str(disk), hint))
+        elif hint is None and announced is not None:
+            vm_settings.save(self.store, vm, agent_env.detach_persistent(settings, str(disk)))
         self.disks.set_attached(disk, vm)
 
     def _forget(self, vm: VmCid, disk: DiskCid) -> None:

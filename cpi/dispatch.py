@@ -76,7 +76,7 @@ def _call(request: Request, build: Callable[[Request], Cloud]) -> Any:
     if function is None:
         raise MethodNotImplemented(f"Must call implemented method: Unknown method '{shown(request.method)}'")
     bound = _bind(function, (None, *request.arguments), request.method)
-    adapters = _Adapters(lambda: build(request), request.api_version)
+    adapters = _Adapters(lambda: build(request), request.api_version, request.stemcell_api_version)
     return function(adapters, *bound.args[1:])
 
 
@@ -107,10 +107,14 @@ class _Adapters:
     request never reaches the host.
     """
 
-    def __init__(self, build: Callable[[], Cloud], api: ApiVersion) -> None:
+    def __init__(self, build: Callable[[], Cloud], api: ApiVersion, stemcell_api: int = 1) -> None:
         self._build = build
         self._cloud: Cloud | None = None
         self.api = api
+        # CPI API v2 answers the disk hint, and a caller whose stemcell speaks API v2 or later
+        # hands it to the agent (add_persistent_disk): then the settings CD-ROM stays without
+        # persistent disks (docs/bosh.md, "Persistent disks and the agent's settings").
+        self.hint_to_caller = api is ApiVersion.V2 and stemcell_api >= 2
 
     @property
     def cloud(self) -> Cloud:
@@ -206,7 +210,7 @@ class _Adapters:
 
     def attach_disk(self, vm_cid: object, disk_cid: object) -> str | None:
         vm, disk = arg.cid(VmCid, vm_cid, "vm_cid"), arg.cid(DiskCid, disk_cid, "disk_cid")
-        hint = self.cloud.attachments.attach(vm, disk)
+        hint = self.cloud.attachments.attach(vm, disk, on_settings=not self.hint_to_caller)
         return hint if self.api is ApiVersion.V2 else None
 
     def detach_disk(self, vm_cid: object, disk_cid: object) -> None:
