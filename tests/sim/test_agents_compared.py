@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from tests.sim.test_mbus_agent import Vm, free_port
+from tests.sim.test_mbus_agent import Vm, free_port, power_off_all
 from tests.sim.test_mbus_agent import settings as sim_settings
 from tests.support.agent_client import AgentError, AgentRequestError
 from toolkit.errors import ConfigError
 from toolkit.host.clock import SystemClock
 from toolkit.vmware.vmx import Vmx
-from vmtk_sim import Power, SimHost
+from vmtk_sim import SimHost
 from vmtk_sim.sandbox import unavailable
 
 pytestmark = pytest.mark.real_process
@@ -45,10 +45,7 @@ def host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SimHost]:
     sim = SimHost(tmp_path / "sim-home", clock=SystemClock())
     sim.configure(boot_delay=0.2, mbus_agent=True, bosh_agent=binary if request.param == "real" else None)
     yield sim
-    if sim.home.state_file.exists():  # a failed test must not leave an agent serving
-        for key, record in sim.home.snapshot().vms.items():
-            if record.power is not Power.OFF:
-                sim.runner().run(["vmrun-sim", "-T", "ws", "stop", key, "hard"], timeout=60)
+    power_off_all(sim)
 
 
 @pytest.fixture
