@@ -142,7 +142,7 @@ def power_off(vm: VmRecord, path: str, *, clean: bool) -> int:
     _signal_programs(vm, signal.SIGKILL, agent=False)
     for helper in (vm.hook_pid, vm.agent_pid):
         if helper:
-            sandbox.send(helper, signal.SIGTERM)
+            _tell_to_end(helper)
     vmx = decode_config(vm.config or "")
     vmx.set("cleanShutdown", "TRUE" if clean else "FALSE")
     vmx.set("softPowerOff", "TRUE" if clean else "FALSE")
@@ -151,6 +151,12 @@ def power_off(vm: VmRecord, path: str, *, clean: bool) -> int:
     release_locks(path, vmx)
     vm.power, vm.started_at, vm.processes, vm.hook_pid, vm.agent_pid = Power.OFF, None, [], 0, 0
     return ended
+
+
+def _tell_to_end(helper_pid: int) -> None:
+    """SIGTERM, after SIGCONT: a paused VM's helper is stopped and would not act on it."""
+    sandbox.send(helper_pid, signal.SIGCONT)
+    sandbox.send(helper_pid, signal.SIGTERM)
 
 
 def await_end(agent_pid: int) -> None:
@@ -182,7 +188,7 @@ def reset(call: Call) -> Reply:
         _signal_programs(vm, signal.SIGKILL, agent=False)
         ended = vm.agent_pid
         if ended:
-            sandbox.send(ended, signal.SIGTERM)
+            _tell_to_end(ended)
         vm.power, vm.started_at, vm.processes, vm.killed_boot_pids = Power.RUNNING, call.now(), [], []
         vm.agent_pid = 0
     await_end(ended)

@@ -156,3 +156,11 @@ def test_the_bosh_agent_knob_is_a_path_or_null(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="bosh_agent: expected a path or null"):
         SimHost(tmp_path / "h").configure(bosh_agent=7)
     SimHost(tmp_path / "h").configure(bosh_agent=None)
+
+
+def test_a_paused_vms_agent_ends_when_it_is_stopped(machine: Vm) -> None:
+    machine.vmrun("pause", machine.vmx)
+    began = time.monotonic()
+    machine.vmrun("stop", machine.vmx, "hard")
+    assert time.monotonic() - began < 10  # told to continue, then to end: no kill after the wait
+    assert _refused(machine.mbus.port)
