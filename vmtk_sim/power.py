@@ -165,6 +165,7 @@ def await_end(agent_pid: int) -> None:
     A powered-off, reset or deleted VM's agent must never answer the mbus of the VM that
     comes next on the same port.
     """
+    # Real time, whatever clock the simulated host runs on: this waits for a real process.
     deadline = time.monotonic() + AGENT_END_SECONDS
     while agent_pid and sandbox.alive(agent_pid) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import contextlib
 import signal
 import socket
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from toolkit.host.clock import Clock
 from vmtk_sim import sandbox
 from vmtk_sim.mbus.errors import AgentActionError
 from vmtk_sim.mbus.guest import GuestFs
@@ -64,8 +64,8 @@ def mbus_port(settings: Mapping[str, Any]) -> int | None:
 class RealAgent:
     """One VM's bosh-agent: started in the sandbox, restarted when it exits, stopped with the VM."""
 
-    def __init__(self, guest: GuestFs, binary: str, settings: Mapping[str, Any]) -> None:
-        self.guest, self.binary, self.settings = guest, binary, settings
+    def __init__(self, guest: GuestFs, binary: str, settings: Mapping[str, Any], clock: Clock) -> None:
+        self.guest, self.binary, self.settings, self.clock = guest, binary, settings, clock
         self.pid = 0
         self.exited_at = 0.0
 
@@ -95,8 +95,8 @@ class RealAgent:
             return
         if self.pid:
             sandbox.reap(self.pid)
-            self.pid, self.exited_at = 0, time.monotonic()
-        if time.monotonic() - self.exited_at >= RESTART_SECONDS:
+            self.pid, self.exited_at = 0, self.clock.monotonic()
+        if self.clock.monotonic() - self.exited_at >= RESTART_SECONDS:
             self.start()
 
     def stop(self) -> None:
@@ -106,9 +106,9 @@ class RealAgent:
             sandbox.reap(self.pid)
             self.pid = 0
         port = mbus_port(self.settings)
-        deadline = time.monotonic() + GONE_SECONDS
-        while port and _answers(port) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        deadline = self.clock.monotonic() + GONE_SECONDS
+        while port and _answers(port) and self.clock.monotonic() < deadline:
+            self.clock.sleep(0.05)
 
 
 def _answers(port: int) -> bool:

@@ -54,7 +54,7 @@ class AgentProcess:
                 return 0
             binary = self.home.knobs().bosh_agent
             if binary:
-                return self._run_real(RealAgent(self.guest, binary, settings))
+                return self._run_real(RealAgent(self.guest, binary, settings, self.clock))
             blobs = BlobStore(self.guest.host(blobstore_path(settings)))
             self.guest.prepare()
             actions = SimAgent(self.guest, blobs, settings, self.facts, self.clock)
