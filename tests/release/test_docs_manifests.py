@@ -53,7 +53,7 @@ def test_the_docs_show_manifests() -> None:
     assert any(w.startswith("bosh.md") for w in where) and "examples/sim-create-env.yml" in where
 
 
-@pytest.mark.parametrize(("where", "file_name", "text"), documented_manifests(), ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(("where", "file_name", "text"), [pytest.param(*m, id=m[0]) for m in documented_manifests()])
 def test_a_documented_manifest_interpolates(where: str, file_name: str, text: str, tmp_path: Path) -> None:
     binary = bosh_binary()
     if binary is None:
