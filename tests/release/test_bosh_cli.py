@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -119,8 +120,8 @@ def test_create_env_updates_and_delete_env(cli: BoshCli, agent_kind: str) -> Non
 def test_an_interrupted_create_env_recovers_and_delete_env_survives_a_vm_deleted_out_of_band(cli: BoshCli) -> None:
     """One deployment for both flows: SIGINT mid-way, create-env again, the VM deleted behind the CLI's
     back, delete-env; what the interrupted run orphaned is what ``vmtk store gc`` finds."""
-    stopped = cli.interrupted("create-env", lambda calls: "attach_disk" in calls)
-    assert stopped.code != 0 and "create_vm" in stopped.calls
+    stopped = cli.interrupted("create-env", while_creating_the_vm())
+    assert stopped.code != 0 and "create_vm" not in stopped.calls  # stopped in the middle of create_vm
     rerun = cli("create-env")
     assert rerun.code == 0, rerun.output
 
@@ -136,6 +137,19 @@ def test_an_interrupted_create_env_recovers_and_delete_env_survives_a_vm_deleted
     assert [p for p in left if not any(p == o or o in p.parents for o in orphans)] == []
     store_gc(cli, delete=True)
     assert_nothing_left(cli)
+
+
+def while_creating_the_vm(after: float = 0.4) -> Callable[[str], bool]:
+    """True ``after`` seconds into the CPI's create_vm (the CLI logs the step before it runs the CPI)."""
+    began: list[float] = []
+
+    def when(log: str) -> bool:
+        if "Creating VM with network interfaces" not in log:
+            return False
+        began[:] = began or [time.monotonic()]
+        return time.monotonic() - began[0] >= after
+
+    return when
 
 
 def current_disk(cli: BoshCli) -> str:

@@ -8,6 +8,7 @@ stdin is logged as ``STDIN: '{...}'``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -114,23 +115,33 @@ class BoshCli:
         )
         return Run(done.returncode, done.stdout + done.stderr, self.calls())
 
-    def interrupted(self, command: str, when: Callable[[list[str]], bool], *, timeout: float = 300) -> Run:
-        """Run ``command`` and send it SIGINT as soon as ``when(calls so far)`` holds."""
+    def interrupted(self, command: str, when: Callable[[str], bool], *, timeout: float = 300) -> Run:
+        """Run ``command`` and, as soon as ``when(its debug log so far)`` holds, press Ctrl-C: SIGINT to
+        the CLI's whole process group, the CPI process it is running included, as a terminal sends it."""
         self.runs += 1
         (self.work / "home").mkdir(parents=True, exist_ok=True)
         child = subprocess.Popen(
-            self.argv(command), env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            self.argv(command),
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
-        while child.poll() is None and not when(self.calls()) and time.monotonic() < deadline:
+        while child.poll() is None and not when(self.log()) and time.monotonic() < deadline:
             time.sleep(0.05)
-        child.send_signal(signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGINT)
         output, _ = child.communicate(timeout=timeout)
         return Run(child.returncode, output, self.calls())
 
-    def calls(self) -> list[str]:
+    def log(self) -> str:
         path = self.log_path()
-        return cpi_calls(path.read_text(errors="replace")) if path.exists() else []
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def calls(self) -> list[str]:
+        return cpi_calls(self.log())
 
     def state(self) -> dict[str, Any]:
         return json.loads((self.work / "state.json").read_text())
