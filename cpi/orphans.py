@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
 from cpi.images import DIGEST, IMAGES, STAGING, digests_in_use, lock_name
 from cpi.stemcells import Stemcells
-from cpi.store import DELETED_MARKER, DISKS, LOCKS, PAIRED, SNAPSHOTS, Store, vmdk_cid
+from cpi.store import DISKS, LOCKS, PAIRED, SNAPSHOTS, Store, vmdk_cid
 from toolkit.errors import LockTimeout
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def _no_wait(store: Store) -> Store:
 
 
 def _unused_deleted(store: Store, cid: StemcellCid) -> bool:
-    return store.runner.exists(store.join(cid.name, DELETED_MARKER)) and not Stemcells(store).users(cid)
+    return store.stemcell(cid).marked_deleted() and not Stemcells(store).users(cid)
 
 
 def _unpaired(store: Store, folder: str, kind: type[Cid]) -> Iterator[Orphan]:
