@@ -117,6 +117,12 @@ def test_create_env_updates_and_delete_env(cli: BoshCli, agent_kind: str) -> Non
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.xfail(
+    strict=True,
+    reason="without interrupt handling the CPI finishes create_vm after the Ctrl-C and leaves that VM running, "
+    "its agent holding the mbus port the re-run's VM needs; the CPI's SIGINT handling (issue 17) rolls it back: "
+    "remove this marker with it",
+)
 def test_an_interrupted_create_env_recovers_and_delete_env_survives_a_vm_deleted_out_of_band(cli: BoshCli) -> None:
     """One deployment for both flows: SIGINT mid-way, create-env again, the VM deleted behind the CLI's
     back, delete-env; what the interrupted run orphaned is what ``vmtk store gc`` finds."""
