@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+import pytest
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok, tree
@@ -102,3 +105,16 @@ def test_delete_of_a_running_vm_says_to_stop_it_and_keeps_it(vmtk: Vmtk, sim: Si
 def test_snapshots_of_a_missing_vm_is_one_error_line(vmtk: Vmtk, tmp_path: Path) -> None:
     assert_error(vmtk("vm", "snapshots", str(tmp_path / "missing.vmx")), "check the .vmx path")
     assert list(tmp_path.iterdir()) == [tmp_path / "sim-home"]
+
+
+def test_a_vm_started_by_a_relative_path_is_listed_by_its_absolute_one(
+    vmtk: Vmtk, sim: SimHost, vmx: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vmrun's list prints absolute paths; a relative spelling would never match one."""
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(vmx, tmp_path)
+    assert_ok(vmtk("vm", "start", relative))
+    assert json.loads(assert_ok(vmtk("vm", "list", "--json")).stdout) == [vmx]
+    assert sim.vm(vmx).spelling == vmx
+    assert_ok(vmtk("vm", "stop", relative, "--hard"))
+    assert json.loads(assert_ok(vmtk("vm", "list", "--json")).stdout) == []
