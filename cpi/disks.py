@@ -101,17 +101,18 @@ class Disks:
 
     def snapshot(self, cid: DiskCid, metadata: dict[str, Any]) -> SnapshotCid:
         snap = SnapshotCid.new()
-        with self.store.lock_for(cid):
-            self._require(cid)
-            self.store.ensure_dir(SNAPSHOTS)
-            try:
+        try:  # around the lock too: an interrupt while it is let go must not leave a snapshot nobody knows
+            with self.store.lock_for(cid):
+                self._require(cid)
+                self.store.ensure_dir(SNAPSHOTS)
                 with self._quiesced(self.attached_to(cid)):
                     self._copy(self.store.disk_vmdk(cid), self.store.snapshot_vmdk(snap))
                 record = {"disk": str(cid), "metadata": metadata}
                 self.store.write_json(self.store.snapshot_record(snap), record)
-            except Exception as exc:
-                self.store.runner.remove(self.store.snapshot_vmdk(snap))
-                raise CloudError(f"Snapshotting disk '{cid}'") from exc
+        except Exception as exc:
+            self.store.runner.remove(self.store.snapshot_vmdk(snap))
+            self.store.runner.remove(self.store.snapshot_record(snap))
+            raise CloudError(f"Snapshotting disk '{cid}'") from exc
         log.info("snapshot_disk %s -> %s", cid, snap)
         return snap
 

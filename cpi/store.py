@@ -14,6 +14,7 @@
       vm-<uuid>/stemcell             the CID of the stemcell it was cloned from
       vm-<uuid>/metadata.json        set_vm_metadata
       vm-<uuid>/restart-pending      marker: a cold edit stopped the VM and has not started it again
+      vm-<uuid>/creating             marker: create_vm is under way (left only by a killed create_vm)
       disks/disk-<uuid>.vmdk         persistent disk (monolithicSparse)
       disks/disk-<uuid>.json         its metadata and the VM it is attached to
       snapshots/snapshot-<uuid>.vmdk point-in-time copy of a disk (+ .json: source disk, metadata)
@@ -46,6 +47,7 @@ SNAPSHOTS = "snapshots"
 LOCKS = ".locks"
 DELETED_MARKER = "deleted"
 RESTART_MARKER = "restart-pending"
+CREATING_MARKER = "creating"  # create_vm has not finished: a VM dir holding it after the call is an orphan
 VMDK = ".vmdk"
 # The folders whose entries are a .vmdk and its .json record, and the kind of CID they are named for.
 PAIRED: dict[str, type[Cid]] = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}

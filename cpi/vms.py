@@ -30,7 +30,7 @@ from cpi.errors import CloudError, VmCreationFailed, VmNotFound, is_transient, s
 from cpi.ids import DiskCid, StemcellCid, VmCid
 from cpi.power import Power
 from cpi.stemcells import Stemcells
-from cpi.store import RESTART_MARKER, Store
+from cpi.store import CREATING_MARKER, RESTART_MARKER, Store
 from cpi.vm_properties import NicSpec, VmProperties, nic_specs
 from toolkit import errors as tk
 from toolkit.formats import vmdk
@@ -100,6 +100,8 @@ class Vms:
         env: dict[str, Any],
     ) -> CreatedVm:
         vmx = self._clone(stemcell, cid)
+        # Until create_vm answers, this VM is nobody's: a killed call leaves it to `vmtk store gc`.
+        self.store.runner.write_bytes(self.store.vm_file(cid, CREATING_MARKER), b"")
         reserved = macs.allocate(self.store, cid, len(nics))
         filled = agent_env.with_macs(networks, {nic.network: mac for nic, mac in zip(nics, reserved, strict=True)})
         settings = agent_env.for_vm(
@@ -129,6 +131,7 @@ class Vms:
             from cpi.bootstrap import bootstrap
 
             bootstrap(self.vmrun, vmx, props.bootstrap, clock=self.clock)
+        self.store.runner.remove(self.store.vm_file(cid, CREATING_MARKER))
         return CreatedVm(cid, filled)
 
     def _clone(self, stemcell: StemcellCid, cid: VmCid) -> str:
