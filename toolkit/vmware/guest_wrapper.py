@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 OutputCallback = Callable[[str, str], None]  # (stream: "stdout" | "stderr", new text)
 STREAMS = ("stdout", "stderr")
 EXIT_FILE = "exit-code"
+PID_FILE = "pid"
+NOT_FOUND = "not-found"  # the exit file's second line when the program does not exist in the guest
 POLL_SECONDS = 0.5
 LINUX_SHELL = "/bin/sh"
 POWERSHELL = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
@@ -126,6 +128,12 @@ class Poller:
             self._seen[stream] = max(self._seen[stream], len(data))
             if text:
                 self._on_output(stream, text)
+
+
+def program_missing(recorded: bytes | None) -> bool:
+    """Whether the wrapper found no program to run (its exit file says so on a line of its own)."""
+    text = b"" if recorded is None else recorded
+    return NOT_FOUND in text.decode("utf-8", errors="replace").split()[1:]
 
 
 def exit_code(recorded: bytes | None, reported: int | None) -> int:
