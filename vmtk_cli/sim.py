@@ -57,7 +57,11 @@ def group() -> None:
 def up(
     home: Path, product: str | None, boot_delay: float | None, latency: tuple[str, ...], mbus_agent: bool | None
 ) -> None:
-    """Create the state directory, write its knobs and show how to use it."""
+    """Create the state directory (its parent must exist), write its knobs and show how to use it."""
+    if not home.parent.exists():  # (a file there is the host's refusal, worded below)
+        raise click.ClickException(
+            f"cannot create {home}: the directory {home.parent} does not exist (create it first)"
+        )
     knobs: dict[str, object] = {"product": product, "boot_delay": boot_delay, "mbus_agent": mbus_agent}
     if latency:
         knobs["latency"] = _latency(latency)
