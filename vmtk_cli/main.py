@@ -54,7 +54,7 @@ class VmtkGroup(click.Group):
 @click.option(
     "--guest-password-env",
     metavar="VAR",
-    help="Variable holding the guest password (default VMTK_GUEST_PASSWORD, else a prompt).",
+    help="Variable holding the guest password (default VMTK_GUEST_PASSWORD; else a prompt on a terminal).",
 )
 @click.option(
     "-v",

@@ -33,6 +33,7 @@ HOME = click.option(
     help="The simulator's state directory.",
 )
 KNOBS_FILE = "sim.json"
+SAMPLE_STEMCELL = "stemcell/image"
 # Files only a simulator home holds: without one of them, --home points elsewhere.
 SIM_FILES = frozenset({KNOBS_FILE, "state.json", "state.json.lock", "calls.jsonl"})
 
@@ -115,6 +116,20 @@ def reset(home: Path, knobs: bool) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+
+
+@group.command()
+def stemcell() -> None:
+    """Print the path of the small sample stemcell image that ships with the simulator.
+
+    It imports like a bosh.io vSphere stemcell and boots on the simulator:
+
+    \b
+        vmtk stemcell import "$(vmtk sim stemcell)" vms/web
+    """
+    from vmtk_sim.samples import sample_path
+
+    click.echo(sample_path(SAMPLE_STEMCELL))
 
 
 def _latency(pairs: tuple[str, ...]) -> dict[str, float]:

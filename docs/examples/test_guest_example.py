@@ -1,16 +1,16 @@
 """Example: testing what happens inside a VM with the vmtk pytest plugin.
 
-Run it against the simulator (no VMware needed)::
+With vmrun-toolkit installed, the plugin is loaded through its ``pytest11``
+entry point: no ``-p`` option is needed (adding ``-p vmtk_harness.pytest_plugin``
+would register it twice, which pytest refuses). Against the simulator (no
+VMware needed)::
 
-    pytest -p vmtk_harness.pytest_plugin docs/examples/test_guest_example.py -n 2
+    pytest docs/examples/test_guest_example.py -n 2
 
 or against a real Workstation/Fusion host::
 
-    VMTK_GUEST_PASSWORD=... pytest -p vmtk_harness.pytest_plugin docs/examples/test_guest_example.py \\
+    VMTK_GUEST_PASSWORD=... pytest docs/examples/test_guest_example.py \\
         --vmtk-vmrun /usr/bin/vmrun --vmtk-template ~/vms/stemcell/stemcell.vmx
-
-(With vmtk installed, ``-p vmtk_harness.pytest_plugin`` is not needed: the plugin is
-registered through the ``pytest11`` entry point.)
 """
 
 from __future__ import annotations
