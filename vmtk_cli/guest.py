@@ -132,12 +132,14 @@ def wait(app: App, vmx: str, process: str | None, timeout: float) -> None:
 
     Waiting for Tools needs no guest login; --process lists the guest's processes, which does.
     """
-    guest = None if process is None else open_guest(app, vmx)  # the password is asked before waiting
-    with app.waiting() as display:
-        display.step(f"Waiting for {f'process {process!r}' if process else 'VMware Tools'} in {vmx}", limit=timeout)
-        if guest is None or process is None:
+    if process is None:
+        with app.waiting() as display:
+            display.step(f"Waiting for VMware Tools in {vmx}", limit=timeout)
             wait_for_tools(app.vmrun, vmx, timeout=timeout, clock=app.clock)
-            return
+        return
+    guest = open_guest(app, vmx)  # the password is asked (or refused) before the wait begins
+    with app.waiting() as display:
+        display.step(f"Waiting for process {process!r} in {vmx}", limit=timeout)
         found = guest.wait_for_process(process, max_wait=timeout)
     click.echo(found.pid)
 

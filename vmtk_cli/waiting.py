@@ -89,9 +89,10 @@ class Waiting:
 def waiting(stream: TextIO, clock: Clock, *, interval: float) -> Iterator[Waiting]:
     """A ``Waiting`` display, ticked by a background thread until the block ends."""
     interval = max(interval, 0.1)  # 0 would redraw in a busy loop
-    display = Waiting(stream, clock, tty=_is_tty(stream), interval=interval)
+    tty = _is_tty(stream)
+    display = Waiting(stream, clock, tty=tty, interval=interval)
     done = threading.Event()
-    period = TTY_REDRAW_SECONDS if display._tty else min(1.0, interval)
+    period = TTY_REDRAW_SECONDS if tty else min(1.0, interval)
 
     def run() -> None:
         while not done.wait(period):

@@ -304,3 +304,55 @@ def test_an_interrupted_demo_removes_its_workspace_and_leaves_no_process(tmp_pat
     _interrupted(proc.wait(timeout=120), rest, sig)
     assert not workspace.exists()
     assert _session_processes(proc.pid) == []
+
+
+def test_an_interrupted_disk_resize_leaves_the_old_or_the_new_disk(sim: SimHost, tmp_path: Path) -> None:
+    from toolkit.formats.vmdk import create_disk, info
+    from toolkit.host.runner import LocalRunner
+
+    disk = tmp_path / "d.vmdk"
+    create_disk(LocalRunner(), str(disk), 64)
+    original = disk.read_bytes()
+
+    def check() -> None:
+        assert _no_temp_files(tmp_path) == []
+        with disk.open("rb") as handle:
+            assert info(handle).capacity_bytes in (64 << 20, 128 << 20)  # whole, old or new
+        disk.write_bytes(original)
+
+    assert _every_point(sim, tmp_path, ["disk", "resize", str(disk), "--size-mb", "128"], check) >= 1
+
+
+def test_an_interrupted_store_gc_removes_whole_orphans_only(sim: SimHost, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    lone = store / "disks" / "disk-7d444840-9dc0-11d1-b245-5ffdce74fad2.json"
+    half = store / "vm-1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+    def make() -> None:
+        lone.parent.mkdir(parents=True, exist_ok=True)
+        lone.write_text("{}")
+        half.mkdir(exist_ok=True)
+        (half / "env.json").write_text("{}")
+
+    def check() -> None:
+        assert not half.exists() or (half / "env.json").exists()  # removed whole, or not yet
+        assert _no_temp_files(tmp_path) == []
+        make()
+
+    make()
+    assert _every_point(sim, tmp_path, ["store", "gc", str(store), "--delete"], check) >= 1
+
+
+@pytest.mark.real_process
+def test_an_interrupted_copy_out_of_the_guest_leaves_no_partial_file(
+    sim: SimHost, running_vmx: str, tmp_path: Path
+) -> None:
+    sim.clock.advance(5)
+    (sim.vm(running_vmx).guest_root / "tmp" / "big").write_bytes(b"x" * 100_000)
+    dest = tmp_path / "copied"
+
+    def check() -> None:
+        assert not dest.exists() or dest.read_bytes() == b"x" * 100_000
+        dest.unlink(missing_ok=True)
+
+    assert _every_point(sim, tmp_path, ["guest", "cp", f"{running_vmx}:/tmp/big", str(dest)], check) >= 1

@@ -181,19 +181,7 @@ def test_a_real_signal_mid_create_vm_answers_one_json_error_and_leaves_nothing(
 
 
 def _start(site: Site, method: str, *arguments: Any) -> subprocess.Popen[bytes]:
-    request = {"method": method, "arguments": list(arguments), "context": {"director_uuid": "d"}, "api_version": 2}
-    proc = subprocess.Popen(
-        [str(BIN / "bosh-vmrun-cpi"), str(site.config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env={**os.environ, "VMRUN_SIM_HOME": str(site.home), "BOSH_LOG_LEVEL": "debug"},
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(json.dumps(request).encode())
-    proc.stdin.close()
-    return proc
+    return site.start(method, *arguments, debug=True)
 
 
 @pytest.mark.real_process
