@@ -3,8 +3,8 @@
 Every package under the import roots is found, so a new subpackage ships
 without editing a list. ``guest_scripts/`` stays at the top of the source tree
 (it is data that runs inside guests) and ships as ``toolkit.guest_scripts``; the
-sample files the demo and the harness need ship from ``fixtures/`` as
-``vmtk_sim.sample_files`` (``vmtk_sim.samples`` finds them either way).
+sample files the demo and the harness need ship from ``fixtures/stemcell/``
+as ``vmtk_sim.sample_files`` (``vmtk_sim.samples`` finds them either way).
 Each entry point is declared only when the package it runs is in the tree: the
 BOSH release builds its CPI wheel from ``toolkit/``, ``cpi/`` and
 ``guest_scripts/`` alone, and that wheel must carry no command into the
@@ -24,7 +24,6 @@ SCRIPTS = {
 }
 PYTEST_PLUGINS = {"vmtk": ("vmtk_harness", "vmtk_harness.pytest_plugin")}
 HERE = Path(__file__).parent
-SAMPLES = ["stemcell/image"]  # vmtk_sim.samples.SHIPPED
 
 
 def present(package: str) -> bool:
@@ -39,14 +38,12 @@ def data_packages() -> dict[str, str]:
     """Packages made of a source folder elsewhere in the tree: import name -> folder."""
     mapped = {"toolkit.guest_scripts": "guest_scripts"}
     if present("vmtk_sim"):
-        mapped["vmtk_sim.sample_files"] = "fixtures"
+        mapped["vmtk_sim.sample_files"] = "fixtures/stemcell"  # its data: pyproject.toml
     return mapped
 
 
 setup(
     packages=[*find_packages(include=[p for root in ROOTS for p in (root, f"{root}.*")]), *data_packages()],
     package_dir=data_packages(),
-    package_data={"vmtk_sim.sample_files": SAMPLES} if present("vmtk_sim") else {},
-    exclude_package_data={"vmtk_sim.sample_files": ["*.py", "*.md"]},
     entry_points={"console_scripts": entries(SCRIPTS), "pytest11": entries(PYTEST_PLUGINS)},
 )

@@ -59,6 +59,51 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+__all__ = [
+    "CommandTimeout",
+    "ConfigError",
+    "DiskError",
+    "DuplicateKeyError",
+    "GuestAuthError",
+    "GuestCommandError",
+    "GuestFileNotFoundError",
+    "GuestIpUnavailableError",
+    "GuestPermissionError",
+    "HostConnectionError",
+    "HostFileError",
+    "HostFileNotFound",
+    "IsoError",
+    "LockTimeout",
+    "NotSupportedError",
+    "OperationCanceledError",
+    "OvfError",
+    "OvftoolError",
+    "PlayerOnlyHostError",
+    "RunnerError",
+    "SnapshotExistsError",
+    "SnapshotNotFoundError",
+    "SnapshotUnchangedError",
+    "SpawnError",
+    "SshConnectionLost",
+    "SshError",
+    "StemcellError",
+    "ToolkitError",
+    "ToolsNotRunningError",
+    "TransientVmrunError",
+    "UnsafeArchiveError",
+    "VmInUseError",
+    "VmNotFoundError",
+    "VmNotRunningError",
+    "VmPasswordError",
+    "VmPausedError",
+    "VmRunningError",
+    "VmrunError",
+    "VmxError",
+    "VmxSyntaxError",
+    "VmxUnreadableError",
+    "WaitTimeout",
+]
+
 
 class ToolkitError(Exception):
     """Base of every error the toolkit raises."""

@@ -4,8 +4,8 @@ The repository's ``fixtures/`` holds real VMware-written files (the reference
 OVF and streamOptimized VMDK) and a small stemcell image made from them
 (``stemcell/image``), which boots on the simulator. An installed distribution
 carries what the demo and the test harness need
-as package data (``vmtk_sim.sample_files``, mapped from ``fixtures/`` by
-setup.py); a source checkout reads them from ``fixtures/`` itself. This module
+as package data (``vmtk_sim.sample_files``, mapped from ``fixtures/stemcell/``
+by setup.py, each file under its base name); a source checkout reads them from ``fixtures/`` itself. This module
 is the one way to find them; it must not copy or change them.
 """
 
@@ -36,4 +36,4 @@ def _installed(name: str) -> Path | None:
         root = importlib.resources.files("vmtk_sim.sample_files")
     except ModuleNotFoundError:  # a checkout: the files are only under fixtures/
         return None
-    return Path(str(root.joinpath(name)))
+    return Path(str(root.joinpath(name.rsplit("/", 1)[-1])))

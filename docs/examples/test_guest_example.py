@@ -1,15 +1,14 @@
 """Example: testing what happens inside a VM with the vmtk pytest plugin.
 
-With vmrun-toolkit installed, the plugin is loaded through its ``pytest11``
-entry point: no ``-p`` option is needed (adding ``-p vmtk_harness.pytest_plugin``
-would register it twice, which pytest refuses). Against the simulator (no
-VMware needed)::
+The plugin comes with the installed distribution (``pip install 'vmrun-toolkit[sim]'``
+and pytest-xdist): pytest loads it by itself, so no ``-p`` option is needed. Run it
+against the simulator (no VMware needed)::
 
-    pytest docs/examples/test_guest_example.py -n 2
+    pytest test_guest_example.py -n 2
 
 or against a real Workstation/Fusion host::
 
-    VMTK_GUEST_PASSWORD=... pytest docs/examples/test_guest_example.py \\
+    VMTK_GUEST_PASSWORD=... pytest test_guest_example.py \\
         --vmtk-vmrun /usr/bin/vmrun --vmtk-template ~/vms/stemcell/stemcell.vmx
 """
 

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.cli.expect import assert_ok
-from tests.support.installed import Installed, installed_wheel
 from toolkit.host.clock import FakeClock
 from vmtk_cli.app import App, Settings
 from vmtk_cli.main import cli
@@ -63,12 +61,3 @@ def vmx(sim: SimHost, tmp_path: Path) -> str:
 def running_vmx(vmtk: Vmtk, vmx: str) -> str:
     assert_ok(vmtk("vm", "start", vmx))
     return vmx
-
-
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """The project's wheel installed (not editable) in a virtualenv, outside the checkout."""
-    base = tmp_path_factory.getbasetemp()
-    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run's, shared by its workers
-    shared = run / "installed-wheel"
-    return installed_wheel(Path(__file__).resolve().parents[2], shared)

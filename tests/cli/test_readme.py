@@ -14,7 +14,6 @@ an earlier example), fails here as it would for a reader.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -65,10 +64,7 @@ def test_every_documented_example_runs_in_order_in_one_shell_outside_the_checkou
     workdir, home = tmp_path / "reader", tmp_path / "home"
     workdir.mkdir()
     home.mkdir()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("VMTK_") and k not in ("VMRUN_SIM_HOME", "PYTHONPATH")
-    }
-    env.update({"HOME": str(home), "PATH": f"{installed.bin}{os.pathsep}{env.get('PATH', '')}"})
+    env = installed.env(HOME=str(home))  # no VMTK_*, VMRUN_SIM_*, PYTHON* or PYTEST* variables
     done = subprocess.run(
         ["bash", "-e", "-c", walk_script()], cwd=workdir, env=env, capture_output=True, text=True, timeout=540
     )

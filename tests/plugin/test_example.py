@@ -26,7 +26,7 @@ def documented_command() -> str:
 
 def test_the_documented_command_loads_the_plugin_once() -> None:
     # `-p vmtk_harness.pytest_plugin` next to the entry point makes pytest refuse to start.
-    assert shlex.split(documented_command())[:2] == ["pytest", "docs/examples/test_guest_example.py"]
+    assert shlex.split(documented_command())[:2] == ["pytest", EXAMPLE.name]
     assert "-p" not in shlex.split(documented_command())
 
 
@@ -36,9 +36,11 @@ def test_the_documented_command_loads_the_plugin_once() -> None:
 def test_the_documented_command_passes_and_leaves_no_vm(tmp_path: Path) -> None:
     basetemp = tmp_path / "run"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    # As a reader types it in the checkout, plus where to keep the session's files (to look for leftovers).
+    # As a reader types it beside the file, plus where to keep the session's files (to look for leftovers).
     command = f"{documented_command()} -p no:cacheprovider --basetemp={shlex.quote(str(basetemp))}"
-    done = subprocess.run(["bash", "-c", command], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=EXAMPLE.parent, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "5 passed" in done.stdout
     clones = basetemp / "vmtk" / "clones"

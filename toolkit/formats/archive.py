@@ -32,6 +32,18 @@ from typing import BinaryIO, Protocol, cast
 
 from toolkit.errors import StemcellError, UnsafeArchiveError
 
+__all__ = [
+    "DEFAULT_LIMITS",
+    "GIB",
+    "Limits",
+    "Member",
+    "Readable",
+    "extract",
+    "iter_members",
+    "read_member",
+    "safe_name",
+]
+
 log = logging.getLogger(__name__)
 
 GIB = 1 << 30

@@ -19,6 +19,8 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from toolkit.errors import IsoError
 
+__all__ = ["SETTINGS_FILE", "build_iso", "canonical_json", "read_iso", "read_settings_iso", "settings_iso"]
+
 SETTINGS_FILE = "env"
 _NOT_D_CHARS = re.compile(r"[^A-Z0-9_]")
 _JOLIET_MAX = 64

@@ -18,6 +18,24 @@ from dataclasses import dataclass
 
 from toolkit.errors import OvfError
 
+__all__ = [
+    "Controller",
+    "ControllerKind",
+    "MAX_CPUS",
+    "MAX_DESCRIPTOR_BYTES",
+    "MAX_DISK_BYTES",
+    "MAX_MEMORY_MB",
+    "NS",
+    "OvfCdrom",
+    "OvfDisk",
+    "OvfFile",
+    "OvfNic",
+    "OvfSpec",
+    "TIB",
+    "parse_ovf",
+    "unit_bytes",
+]
+
 NS = {
     "ovf": "http://schemas.dmtf.org/ovf/envelope/1",
     "rasd": "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData",

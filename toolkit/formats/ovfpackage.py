@@ -27,6 +27,8 @@ from toolkit.errors import StemcellError
 from toolkit.formats import archive
 from toolkit.formats.archive import DEFAULT_LIMITS, Limits
 
+__all__ = ["Digest", "MAX_DESCRIPTOR_BYTES", "Package", "open_package", "parse_manifest", "render_manifest"]
+
 log = logging.getLogger(__name__)
 
 MAX_DESCRIPTOR_BYTES = 16 << 20

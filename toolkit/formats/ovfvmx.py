@@ -18,6 +18,17 @@ from toolkit.errors import OvfError
 from toolkit.formats.ovf import ControllerKind, OvfSpec
 from toolkit.vmware.vmx import Vmx
 
+__all__ = [
+    "CONFIG_KEYS",
+    "DEFAULT_HW_VERSION",
+    "NVRAM_REF",
+    "VIDEO_KEYS",
+    "disk_file_name",
+    "guest_os",
+    "hardware_version",
+    "render_vmx",
+]
+
 log = logging.getLogger(__name__)
 
 # Used when the OVF names no vmx-NN family (only with --lax); stemcells say vmx-09..vmx-13.

@@ -35,6 +35,20 @@ from toolkit.host.runner import Runner
 from toolkit.vmware.ovftool import Ovftool
 from toolkit.vmware.vmx import write_vmx
 
+__all__ = [
+    "IMAGE_NAME",
+    "MANIFEST_NAME",
+    "MAX_MANIFEST_BYTES",
+    "StemcellManifest",
+    "StemcellSummary",
+    "TARBALL_SUFFIXES",
+    "import_image",
+    "inspect",
+    "parse_stemcell_manifest",
+    "read_stemcell_manifest",
+    "tarball_manifest",
+]
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]

@@ -22,6 +22,8 @@ from toolkit.errors import DiskError
 from toolkit.formats import vmdk, vmdkformat
 from toolkit.formats.vmdkformat import SECTOR, Descriptor, SparseHeader
 
+__all__ = ["COMPRESS_DEFLATE", "FLAGS_STREAM", "convert_stream_optimized", "write_stream_optimized"]
+
 log = logging.getLogger(__name__)
 
 FLAGS_STREAM = vmdkformat.FLAG_NEWLINE_TEST | vmdkformat.FLAG_COMPRESSED | vmdkformat.FLAG_MARKERS

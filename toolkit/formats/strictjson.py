@@ -13,6 +13,8 @@ import json
 import math
 from typing import Any
 
+__all__ = ["loads"]
+
 
 def loads(text: str | bytes) -> Any:
     """``json.loads`` that refuses what is not JSON numbers: NaN, ±Infinity, overflow."""

@@ -44,6 +44,19 @@ from toolkit.formats.vmdkformat import (  # the format names are re-exported as 
 )
 from toolkit.host.runner import Runner
 
+__all__ = [
+    "allocated_grains",
+    "copy_sparse",
+    "create_disk",
+    "create_sparse",
+    "directory",
+    "grow_disk",
+    "grow_sparse",
+    "info",
+    "read_descriptor",
+    "read_header",
+]
+
 log = logging.getLogger(__name__)
 
 

@@ -20,6 +20,36 @@ from typing import BinaryIO
 
 from toolkit.errors import DiskError
 
+__all__ = [
+    "Adapter",
+    "DESCRIPTOR_SECTORS",
+    "Descriptor",
+    "DiskInfo",
+    "FLAG_COMPRESSED",
+    "FLAG_MARKERS",
+    "FLAG_NEWLINE_TEST",
+    "FLAG_REDUNDANT_GD",
+    "GD_AT_END",
+    "GRAIN_SECTORS",
+    "GTES_PER_GT",
+    "GT_SECTORS",
+    "MAGIC",
+    "MAX_SECTORS",
+    "NOT_A_DISK",
+    "SECTOR",
+    "SparseHeader",
+    "VIRTUAL_HW_VERSION",
+    "extend",
+    "gd_sectors",
+    "geometry",
+    "le_u32",
+    "read_at",
+    "read_u32",
+    "render_descriptor",
+    "sectors_for",
+    "write_at",
+]
+
 SECTOR = 512
 MAGIC = b"KDMV"
 GRAIN_SECTORS = 128  # 64 KiB grains, what VMware and qemu-img write

@@ -14,6 +14,8 @@ from typing import Protocol, TypeVar
 
 from toolkit.errors import ToolkitError, WaitTimeout
 
+__all__ = ["Clock", "FakeClock", "SystemClock", "T", "retry", "wait_until"]
+
 T = TypeVar("T")
 
 

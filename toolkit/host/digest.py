@@ -12,6 +12,8 @@ import hashlib
 
 from toolkit.host.runner import Runner
 
+__all__ = ["CHUNK", "digest_of", "sha256_of"]
+
 CHUNK = 1 << 20
 
 

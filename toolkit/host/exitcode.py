@@ -9,6 +9,8 @@ workspace does).
 
 from __future__ import annotations
 
+__all__ = ["parse_exit_code"]
+
 
 def parse_exit_code(text: str) -> int | None:
     """The exit code a wrapper wrote (its first line), or None while it is not (fully) written yet."""

@@ -40,6 +40,8 @@ from toolkit.errors import (
 from toolkit.host import interrupts
 from toolkit.host.clock import Clock, SystemClock
 
+__all__ = ["Completed", "LOCK_POLL_SECONDS", "LocalRunner", "Runner", "argv_list", "decode", "redact"]
+
 log = logging.getLogger(__name__)
 
 # vmrun flags whose following argument is a secret (guest / VM-encryption password).

@@ -19,6 +19,8 @@ from toolkit.host.clock import Clock
 from toolkit.vmware.guest import Guest, GuestOs, GuestResult
 from toolkit.vmware.vmrun import GuestCredentials, Vmrun
 
+__all__ = ["BootstrapSpec", "run_bootstrap"]
+
 log = logging.getLogger(__name__)
 
 OutputSink = Callable[[str, str], None]

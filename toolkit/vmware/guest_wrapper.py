@@ -26,6 +26,26 @@ from toolkit.errors import CommandTimeout, WaitTimeout
 from toolkit.host.clock import Clock, wait_until
 from toolkit.host.exitcode import parse_exit_code
 
+__all__ = [
+    "EXIT_FILE",
+    "FLAVOURS",
+    "Flavour",
+    "GuestOs",
+    "LINUX_SHELL",
+    "POLL_SECONDS",
+    "POWERSHELL",
+    "POWERSHELL_FLAGS",
+    "Poller",
+    "STREAMS",
+    "Staged",
+    "UTF8_BOM",
+    "exit_code",
+    "script_bytes",
+    "script_file",
+    "script_path",
+    "wrapper_argv",
+]
+
 log = logging.getLogger(__name__)
 
 OutputCallback = Callable[[str, str], None]  # (stream: "stdout" | "stderr", new text)

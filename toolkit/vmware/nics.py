@@ -16,6 +16,8 @@ from enum import Enum
 from toolkit.errors import VmxError
 from toolkit.vmware.vmx import Vmx, is_true
 
+__all__ = ["ConnectionType", "MAX_NICS", "NIC_DEVICES", "Nic", "nics", "remove_nics", "set_nic"]
+
 log = logging.getLogger(__name__)
 
 

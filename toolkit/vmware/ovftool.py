@@ -20,6 +20,8 @@ from toolkit.errors import OvftoolError
 from toolkit.host.clock import Clock
 from toolkit.host.runner import Runner
 
+__all__ = ["FAILURE", "IMPORT_TIMEOUT", "ImportResult", "Ovftool", "SUCCESS", "VERSION_TIMEOUT", "parse_import_output"]
+
 log = logging.getLogger(__name__)
 
 IMPORT_TIMEOUT = 3 * 3600.0  # a multi-GB stemcell disk on a slow host disk

@@ -14,6 +14,8 @@ from toolkit.errors import DiskError
 from toolkit.host.clock import Clock
 from toolkit.host.runner import Completed, Runner
 
+__all__ = ["ADAPTER", "SINGLE_GROWABLE", "VDiskManager", "check_answer"]
+
 log = logging.getLogger(__name__)
 
 # "Failed to expand the disk '<path>': One of the parameters supplied is invalid (0x3e80)."

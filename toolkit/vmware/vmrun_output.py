@@ -43,6 +43,29 @@ from toolkit.errors import (
 )
 from toolkit.host.runner import Completed, redact
 
+__all__ = [
+    "ERROR_PREFIX",
+    "FAILURES",
+    "GuestProcess",
+    "HostType",
+    "PLAYER_ONLY_MARK",
+    "Snapshot",
+    "ToolsState",
+    "classify",
+    "error_text",
+    "judge",
+    "lines",
+    "parse_dir_list",
+    "parse_exists",
+    "parse_guest_exit",
+    "parse_guest_ip",
+    "parse_list",
+    "parse_processes",
+    "parse_snapshots",
+    "parse_tools_state",
+    "starts_any",
+]
+
 ERROR_PREFIX = "Error:"
 # "-T ws" on a Player-only host: "Unable to connect to host." then
 # "Error: Service type VIX_SERVICEPROVIDER_VMWARE_WORKSTATION was specified, but not installed".

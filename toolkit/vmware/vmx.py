@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from toolkit.errors import DuplicateKeyError, VmxError, VmxSyntaxError
 from toolkit.host.runner import Runner
 
+__all__ = ["DEFAULT_ENCODING", "ENCODING_KEY", "Vmx", "escape", "is_true", "read_vmx", "unescape", "write_vmx"]
+
 log = logging.getLogger(__name__)
 
 ENCODING_KEY = ".encoding"

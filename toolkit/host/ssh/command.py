@@ -29,6 +29,8 @@ from toolkit.host.clock import Clock
 from toolkit.host.runner import OutputSink, decode
 from toolkit.host.ssh.target import HostPlatform
 
+__all__ = ["cmd_arguments", "exec_channel", "quote_argv", "quote_windows_arg", "refuse_unpassable"]
+
 # cmd.exe treats these specially outside double quotes; quoting the argument neutralises them.
 _CMD_SPECIAL = re.compile(r'[\s&|<>^()",;=!]')
 # What cmd.exe reads as an operator outside its quotes, unless escaped with '^'.

@@ -20,6 +20,8 @@ import paramiko
 from toolkit.errors import HostFileError, HostFileNotFound
 from toolkit.host.ssh.target import HostPlatform, SshTarget
 
+__all__ = ["SftpFiles"]
+
 
 class SftpFiles:
     _target: SshTarget

@@ -34,6 +34,8 @@ from toolkit.host.ssh.files import SftpFiles
 from toolkit.host.ssh.target import HostPlatform, SshTarget, load_private_key
 from toolkit.host.ssh.windows import CODE, ERR, OUT, detached_command
 
+__all__ = ["DETACHED_POLL_SECONDS", "HOST_KEY_ALGORITHMS", "SshRunner"]
+
 log = logging.getLogger(__name__)
 DETACHED_POLL_SECONDS = 0.5  # how often a detached Windows program's exit-code file is looked for
 

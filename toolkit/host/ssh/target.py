@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from toolkit.errors import ConfigError, SshError
 
+__all__ = ["HostPlatform", "SshTarget", "load_private_key"]
+
 if TYPE_CHECKING:
     import paramiko
 

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from toolkit.errors import SshError
 from toolkit.host.ssh.command import cmd_arguments
 
+__all__ = ["detached_command"]
+
 OUT, ERR, CODE = "out.txt", "err.txt", "code.txt"
 
 
