@@ -56,6 +56,7 @@ def test_the_walk_covers_readme_and_the_cli_reference() -> None:
     assert ">>> README.md example 1" in script and ">>> docs/cli.md example 1" in script
 
 
+@pytest.mark.slow
 @pytest.mark.real_process
 @pytest.mark.timeout(600)
 def test_every_documented_example_runs_in_order_in_one_shell_outside_the_checkout(

@@ -30,6 +30,7 @@ def test_the_documented_command_loads_the_plugin_once() -> None:
     assert "-p" not in shlex.split(documented_command())
 
 
+@pytest.mark.slow
 @needs_sandbox
 @pytest.mark.real_process
 @pytest.mark.skipif(not entry_point_installed(), reason="the documented command needs the installed entry point")
