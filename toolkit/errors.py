@@ -69,6 +69,7 @@ __all__ = [
     "GuestFileNotFoundError",
     "GuestIpUnavailableError",
     "GuestPermissionError",
+    "GuestProgramNotFoundError",
     "HostConnectionError",
     "HostFileError",
     "HostFileNotFound",

@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
+__all__ = ["STOP_SIGNALS", "Interrupted", "disarm", "held", "release", "signals_raise"]
+
 # The signals a user or a supervisor sends to stop a command (Windows has SIGINT and SIGTERM too).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

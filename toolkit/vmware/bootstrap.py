@@ -19,7 +19,7 @@ from toolkit.host.clock import Clock
 from toolkit.vmware.guest import Guest, GuestOs, GuestResult
 from toolkit.vmware.vmrun import GuestCredentials, Vmrun
 
-__all__ = ["BootstrapSpec", "run_bootstrap"]
+__all__ = ["BootstrapSpec", "Step", "run_bootstrap"]
 
 log = logging.getLogger(__name__)
 

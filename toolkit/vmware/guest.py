@@ -46,7 +46,7 @@ from toolkit.vmware.guest_wrapper import GuestOs as GuestOs
 from toolkit.vmware.guest_wrapper import script_path as script_path
 from toolkit.vmware.vmrun import GuestCredentials, GuestProcess, ToolsState, Vmrun
 
-__all__ = ["Guest", "GuestResult"]
+__all__ = ["Guest", "GuestResult", "wait_for_tools"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
