@@ -14,106 +14,93 @@ edit is done: the retry then takes the "already attached"/"only announced"
 path and would answer success with the VM off. So every attach and detach
 first completes a restart an earlier call left pending (``Vms.finish_restart``:
 a marker file written before the stop, checked without any vmrun run).
+
+The .vmx edits are the ``Vm`` handle's and the disk's record the ``Disk``'s;
+this module only orders them. It never builds a path or reads a file itself.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TypeVar
 
-from cpi import agent_env, vm_settings, vmx_edit
+from cpi import agent_env, vm_settings
+from cpi.disk import Disk
 from cpi.disks import Disks
-from cpi.errors import CloudError, DiskNotAttached, DiskNotFound, step
+from cpi.errors import CloudError, DiskNotAttached, step
 from cpi.ids import DiskCid, VmCid
 from cpi.power import Power
-from cpi.store import DISKS, Store
+from cpi.store import Store
+from cpi.vm import Vm
 from cpi.vms import Vms
-from toolkit.vmware import devices
-from toolkit.vmware.vmx import Vmx, read_vmx, write_vmx
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class Attachments:
     def __init__(self, store: Store, vms: Vms, disks: Disks, power: Power) -> None:
         self.store, self.vms, self.disks, self.power = store, vms, disks, power
 
-    def attach(self, vm: VmCid, disk: DiskCid) -> str:
+    def attach(self, vm_cid: VmCid, disk_cid: DiskCid) -> str:
         """Attach (cold) and return the hint; an already attached disk returns its hint, no restart."""
-        doing = f"Attaching disk '{disk}' to VM '{vm}'"
-        with self.store.lock_for(vm):
-            vmx = self.vms.require(vm)
+        doing = f"Attaching disk '{disk_cid}' to VM '{vm_cid}'"
+        with self.store.lock_for(vm_cid):
+            vm = self.vms.require(vm_cid)
             with step(doing):
-                self.vms.finish_restart(vm, vmx)
-            with self.store.lock_for(disk):
-                self._require_disk(disk)
+                self.vms.finish_restart(vm)
+            with self.store.lock_for(disk_cid):
+                disk = self.disks.require(disk_cid)
                 self._refuse_other_owner(vm, disk)
-                path = self.store.disk_vmdk(disk)
-                slot = vmx_edit.slot_of(read_vmx(self.store.runner, vmx), path)
+                slot = vm.slot_of(disk.vmdk)
                 if slot is not None:
                     hint = str(slot.unit)
                     self._record(vm, disk, hint)
                     return hint
-                with step(doing), self.vms.cold_edit(vm, vmx):
-                    hint = self._edit(vmx, lambda config: vmx_edit.attach_persistent(config, path))
+                with step(doing), self.vms.cold_edit(vm):
+                    hint = vm.attach_disk(disk.vmdk)
                     self._record(vm, disk, hint)
-        log.info("attach_disk %s to %s -> hint %s", disk, vm, hint)
+        log.info("attach_disk %s to %s -> hint %s", disk_cid, vm_cid, hint)
         return hint
 
-    def detach(self, vm: VmCid, disk: DiskCid) -> None:
+    def detach(self, vm_cid: VmCid, disk_cid: DiskCid) -> None:
         """Remove the disk from the .vmx AND the settings; DiskNotAttached when it is in neither."""
-        doing = f"Detaching disk '{disk}' from VM '{vm}'"
-        with self.store.lock_for(vm):
-            vmx = self.vms.require(vm)
+        doing = f"Detaching disk '{disk_cid}' from VM '{vm_cid}'"
+        with self.store.lock_for(vm_cid):
+            vm = self.vms.require(vm_cid)
             with step(doing):
-                self.vms.finish_restart(vm, vmx)
-            with self.store.lock_for(disk):
-                path = self.store.disk_vmdk(disk)
-                slot = vmx_edit.slot_of(read_vmx(self.store.runner, vmx), path)
-                announced = str(disk) in agent_env.persistent(vm_settings.load(self.store, vm))
+                self.vms.finish_restart(vm)
+            with self.store.lock_for(disk_cid):
+                disk = self.store.disk(disk_cid)
+                slot = vm.slot_of(disk.vmdk)
+                announced = str(disk_cid) in agent_env.persistent(vm_settings.load(vm))
                 if slot is None and not announced:
-                    raise DiskNotAttached(f"Disk '{disk}' is not attached to VM '{vm}'")
+                    raise DiskNotAttached(f"Disk '{disk_cid}' is not attached to VM '{vm_cid}'")
                 if slot is not None:
-                    with step(doing), self.vms.cold_edit(vm, vmx):
-                        self._edit(vmx, lambda config: devices.detach(config, slot))
+                    with step(doing), self.vms.cold_edit(vm):
+                        vm.detach_disk(slot)
                         self._forget(vm, disk)
                 else:
                     self._forget(vm, disk)
-        log.info("detach_disk %s from %s", disk, vm)
+        log.info("detach_disk %s from %s", disk_cid, vm_cid)
 
-    def disks_of(self, vm: VmCid) -> list[DiskCid]:
-        """Persistent disks attached to ``vm``, from its .vmx (0 vmrun calls)."""
-        vmx = self.vms.require(vm)
-        config = read_vmx(self.store.runner, vmx)
-        found = (self.store.disk_cid_of(p) for _s, p in vmx_edit.persistent_attachments(config, self.store.join(DISKS)))
+    def disks_of(self, vm_cid: VmCid) -> list[DiskCid]:
+        """Persistent disks attached to the VM, from its .vmx (0 vmrun calls)."""
+        vm = self.vms.require(vm_cid)
+        found = (self.store.disk_cid_of(path) for path in vm.persistent_disks(self.store.disks_dir))
         return [d for d in found if d is not None]
 
-    def _edit(self, vmx: str, change: Callable[[Vmx], T]) -> T:
-        # Re-read after the stop: VMware rewrote the file when the VM powered off.
-        config = read_vmx(self.store.runner, vmx)
-        result = change(config)
-        write_vmx(self.store.runner, vmx, config)
-        return result
+    def _record(self, vm: Vm, disk: Disk, hint: str) -> None:
+        settings = vm_settings.load(vm)
+        if agent_env.persistent(settings).get(str(disk.cid)) != hint:
+            vm_settings.save(vm, agent_env.attach_persistent(settings, str(disk.cid), hint))
+        disk.set_attached(vm.cid)
 
-    def _record(self, vm: VmCid, disk: DiskCid, hint: str) -> None:
-        settings = vm_settings.load(self.store, vm)
-        if agent_env.persistent(settings).get(str(disk)) != hint:
-            vm_settings.save(self.store, vm, agent_env.attach_persistent(settings, str(disk), hint))
-        self.disks.set_attached(disk, vm)
+    def _forget(self, vm: Vm, disk: Disk) -> None:
+        settings = vm_settings.load(vm)
+        vm_settings.save(vm, agent_env.detach_persistent(settings, str(disk.cid)))
+        if disk.exists():
+            disk.set_attached(None)
 
-    def _forget(self, vm: VmCid, disk: DiskCid) -> None:
-        settings = vm_settings.load(self.store, vm)
-        vm_settings.save(self.store, vm, agent_env.detach_persistent(settings, str(disk)))
-        if self.disks.exists(disk):
-            self.disks.set_attached(disk, None)
-
-    def _require_disk(self, disk: DiskCid) -> None:
-        if not self.disks.exists(disk):
-            raise DiskNotFound(f"Could not find disk with id '{disk}'")
-
-    def _refuse_other_owner(self, vm: VmCid, disk: DiskCid) -> None:
+    def _refuse_other_owner(self, vm: Vm, disk: Disk) -> None:
         owner = self.disks.attached_to(disk)
-        if owner is not None and owner != vm:
-            raise CloudError(f"Disk '{disk}' is already attached to VM '{owner}'")
+        if owner is not None and owner != vm.cid:
+            raise CloudError(f"Disk '{disk.cid}' is already attached to VM '{owner}'")

@@ -9,22 +9,13 @@ importing it stays cheap (``info`` must not load the vmrun driver).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cpi.attachments import Attachments
     from cpi.disks import Disks
-    from cpi.ids import VmCid
     from cpi.stemcells import Stemcells
     from cpi.vms import Vms
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedVm:
-    """create_vm's answer: the CID and the networks with their MACs filled in."""
-
-    cid: VmCid
-    networks: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING
 
-from cpi.ids import StemcellCid
+from cpi.stemcell import Stemcell
 from cpi.store import Store
 from toolkit.errors import HostFileNotFound
 from toolkit.host.digest import sha256_of
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 IMAGES = ".images"
 IMAGE_VMX = "image.vmx"
-IMAGE_REF = "image.sha256"  # in a stemcell's directory: the image it was cloned from
 DIGEST = re.compile(r"[0-9a-f]{64}")  # ``.images/<sha256>``: an imported image
 STAGING = re.compile(r"(?P<digest>[0-9a-f]{64})\.tmp-[0-9a-f]{8}")  # an import under way (or cut off)
 
@@ -50,18 +49,17 @@ class ImageCache:
         self.store, self.vmrun, self.ovftool = store, vmrun, ovftool
         self.local = local or LocalRunner()  # where the image is: the director's own disk
 
-    def make_template(self, image_path: str, cid: StemcellCid) -> None:
-        """Make stemcell ``cid``'s template from the local ``image_path``."""
+    def make_template(self, image_path: str, stemcell: Stemcell) -> None:
+        """Make ``stemcell``'s template from the local ``image_path``."""
         if self.vmrun.host_type is HostType.PLAYER:
-            self.store.runner.mkdir(self.store.stemcell_dir(cid))
-            _import(self.store.runner, image_path, self.store.stemcell_vmx(cid), cid.name, self.ovftool)
+            stemcell.import_image(image_path, ovftool=self.ovftool)
             return
         digest = self.digest(image_path)
         with self.store.lock(lock_name(digest)):
             source = self._imported(image_path, digest)
-            self.vmrun.clone(source, self.store.stemcell_vmx(cid), CloneKind.FULL, name=cid.name)
-            self.store.runner.write_bytes(self.store.join(cid.name, IMAGE_REF), digest.encode())
-        log.info("stemcell %s cloned from image %s", cid, digest)
+            self.vmrun.clone(source, stemcell.vmx, CloneKind.FULL, name=stemcell.cid.name)
+            stemcell.record_image(digest)
+        log.info("stemcell %s cloned from image %s", stemcell.cid, digest)
 
     def digest(self, image_path: str) -> str:
         return sha256_of(self.local, image_path)  # the image is on this machine, not the host
@@ -76,9 +74,6 @@ class ImageCache:
             self.store.runner.remove_tree(self.store.join(IMAGES, digest))
             log.info("image %s: no stemcell uses it any more, removed from the host", digest)
         self.store.runner.forget_lock(self.store.lock_path(lock_name(digest)))
-
-    def image_of(self, cid: StemcellCid) -> str | None:
-        return image_of(self.store, cid)
 
     def _imported(self, image_path: str, digest: str) -> str:
         runner, final = self.store.runner, self.store.join(IMAGES, digest)
@@ -113,17 +108,9 @@ def lock_name(digest: str) -> str:
     return f"image-{digest[:32]}"
 
 
-def image_of(store: Store, cid: StemcellCid) -> str | None:
-    """The digest of the image stemcell ``cid`` was cloned from; ``None`` if not made from one."""
-    try:
-        return store.runner.read_bytes(store.join(cid.name, IMAGE_REF)).decode().strip()
-    except (HostFileNotFound, UnicodeDecodeError):  # no record: not made from a cached image
-        return None
-
-
 def digests_in_use(store: Store) -> set[str]:
     """The images some stemcell in ``store`` was cloned from: their copies must stay."""
-    return {digest for cid in store.stemcell_cids() if (digest := image_of(store, cid)) is not None}
+    return {digest for cid in store.stemcell_cids() if (digest := store.stemcell(cid).image()) is not None}
 
 
 def _import(runner: Runner, image_path: str, vmx: str, name: str, ovftool: Ovftool | None) -> None:

@@ -41,7 +41,7 @@ def allocate(store: Store, vm: VmCid, count: int, *, draw: Callable[[int], int] 
             if mac not in taken and mac not in chosen:
                 chosen.append(mac)
             if len(chosen) == count:
-                store.write_json(store.vm_file(vm, MACS_FILE), {"macs": chosen})
+                store.vm(vm).write_record(MACS_FILE, {"macs": chosen})
                 return chosen
     raise RuntimeError("no free MAC address found in 00:50:56:00:00:00-00:50:56:3f:ff:ff")
 
@@ -51,7 +51,7 @@ def used(store: Store) -> set[str]:
     taken: set[str] = set()
     for cid in store.vm_cids():
         try:
-            record = store.read_json(store.vm_file(cid, MACS_FILE))
+            record = store.vm(cid).read_record(MACS_FILE)
         except HostFileNotFound:
             continue
         taken.update(str(m).lower() for m in record.get("macs", []))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
 from cpi.images import DIGEST, IMAGES, STAGING, digests_in_use, lock_name
 from cpi.stemcells import Stemcells
-from cpi.store import CREATING_MARKER, DELETED_MARKER, DISKS, LOCKS, PAIRED, SNAPSHOTS, Store, vmdk_cid
+from cpi.store import DISKS, LOCKS, PAIRED, SNAPSHOTS, Store, vmdk_cid
 from toolkit.errors import LockTimeout
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def _top_level(store: Store, held: Cid | None) -> Iterator[Orphan]:
 
 def _unfinished(store: Store, cid: VmCid, held: Cid | None) -> bool:
     """A VM create_vm left without answering: still marked as being created, and no call holds it."""
-    if not store.runner.exists(store.vm_file(cid, CREATING_MARKER)):
+    if not store.vm(cid).creating():
         return False
     return cid == held or not _locked(store, cid)
 
@@ -228,7 +228,7 @@ def _no_wait(store: Store) -> Store:
 
 
 def _unused_deleted(store: Store, cid: StemcellCid) -> bool:
-    return store.runner.exists(store.join(cid.name, DELETED_MARKER)) and not Stemcells(store).users(cid)
+    return store.stemcell(cid).marked_deleted() and not Stemcells(store).users(cid)
 
 
 def _unpaired(store: Store, folder: str, kind: type[Cid]) -> Iterator[Orphan]:

@@ -23,32 +23,32 @@
 
 CIDs are bare UUIDs; the prefixes make every entry's owner obvious, so anything
 no CID owns can be found and collected. Files are written atomically
-(``runner.write_bytes``). This module knows paths, JSON records and locks; it
-never runs vmrun and never parses a .vmx.
+(``runner.write_bytes``). The store hands out one handle per resource
+(``vm``, ``disk``, ``snapshot``, ``stemcell``: ``cpi.vm``, ``cpi.disk``,
+``cpi.stemcell``) that owns that resource's files and edits; it keeps the
+layout, the listings and the locks itself. It never runs vmrun and never
+parses a .vmx.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from cpi.disk import VMDK, Disk, Snapshot
 from cpi.ids import Cid, DiskCid, SnapshotCid, StemcellCid, VmCid
+from cpi.stemcell import Stemcell
+from cpi.vm import Vm
 from toolkit.errors import HostFileNotFound, ToolkitError
 from toolkit.host.runner import Runner
 
 log = logging.getLogger(__name__)
 
-PRIVATE = 0o600
 DISKS = "disks"
 SNAPSHOTS = "snapshots"
 LOCKS = ".locks"
-DELETED_MARKER = "deleted"
-RESTART_MARKER = "restart-pending"
-CREATING_MARKER = "creating"  # create_vm has not finished: a VM dir holding it after the call is an orphan
-VMDK = ".vmdk"
 # The folders whose entries are a .vmdk and its .json record, and the kind of CID they are named for.
 PAIRED: dict[str, type[Cid]] = {DISKS: DiskCid, SNAPSHOTS: SnapshotCid}
 
@@ -64,27 +64,28 @@ class Store:
     def join(self, *parts: str) -> str:
         return str(self.runner.path.join(self.root, *parts))
 
-    # --- stemcells -------------------------------------------------------------------
+    # --- resources -----------------------------------------------------------------------
 
-    def stemcell_dir(self, cid: StemcellCid) -> str:
-        return self.join(cid.name)
+    def vm(self, cid: VmCid) -> Vm:
+        return Vm(self.runner, self.join(cid.name), cid)
 
-    def stemcell_vmx(self, cid: StemcellCid) -> str:
-        return self.join(cid.name, cid.name + ".vmx")
+    def stemcell(self, cid: StemcellCid) -> Stemcell:
+        return Stemcell(self.runner, self.join(cid.name), cid)
 
-    def stemcell_marker(self, cid: StemcellCid) -> str:
-        return self.join(cid.name, DELETED_MARKER)
+    def disk(self, cid: DiskCid) -> Disk:
+        return Disk(self.runner, self.join(DISKS), cid)
 
-    # --- VMs -------------------------------------------------------------------------
+    def snapshot(self, cid: SnapshotCid) -> Snapshot:
+        return Snapshot(self.runner, self.join(SNAPSHOTS), cid)
 
     def vm_dir(self, cid: VmCid) -> str:
-        return self.join(cid.name)
+        return self.vm(cid).directory
 
     def vm_vmx(self, cid: VmCid) -> str:
-        return self.join(cid.name, cid.name + ".vmx")
+        return self.vm(cid).vmx
 
-    def vm_file(self, cid: VmCid, name: str) -> str:
-        return self.join(cid.name, name)
+    def stemcell_dir(self, cid: StemcellCid) -> str:
+        return self.stemcell(cid).directory
 
     def vm_cids(self) -> list[VmCid]:
         return self._directory_cids(VmCid)
@@ -94,21 +95,13 @@ class Store:
 
     # --- disks and snapshots -----------------------------------------------------------
 
-    def disk_vmdk(self, cid: DiskCid) -> str:
-        return self.join(DISKS, cid.name + ".vmdk")
-
-    def disk_record(self, cid: DiskCid) -> str:
-        return self.join(DISKS, cid.name + ".json")
-
-    def snapshot_vmdk(self, cid: SnapshotCid) -> str:
-        return self.join(SNAPSHOTS, cid.name + ".vmdk")
-
-    def snapshot_record(self, cid: SnapshotCid) -> str:
-        return self.join(SNAPSHOTS, cid.name + ".json")
+    @property
+    def disks_dir(self) -> str:
+        return self.join(DISKS)
 
     def disk_cid_of(self, path: str) -> DiskCid | None:
         """The disk a .vmx ``fileName`` refers to, if it is one of this store's disks."""
-        if self.runner.path.dirname(path) != self.join(DISKS):
+        if self.runner.path.dirname(path) != self.disks_dir:
             return None
         return vmdk_cid(self.runner.path.basename(path), DiskCid)
 
@@ -120,28 +113,6 @@ class Store:
         path = self.join(*parts)
         self.runner.mkdir(path)
         return path
-
-    # --- records -----------------------------------------------------------------------
-
-    def read_json(self, path: str) -> dict[str, Any]:
-        """A JSON record; ``HostFileNotFound`` when absent, ``{}`` when damaged (logged)."""
-        data = self.runner.read_bytes(path)
-        try:
-            value = json.loads(data)
-        except ValueError:
-            log.warning("ignoring damaged record %s", path)
-            return {}
-        return value if isinstance(value, dict) else {}
-
-    def read_json_or_empty(self, path: str) -> dict[str, Any]:
-        try:
-            return self.read_json(path)
-        except HostFileNotFound:
-            return {}
-
-    def write_json(self, path: str, value: Any, *, mode: int = PRIVATE) -> None:
-        data = json.dumps(value, sort_keys=True, indent=1).encode("utf-8")
-        self.runner.write_bytes(path, data, mode=mode)
 
     # --- locks -------------------------------------------------------------------------
 
@@ -181,12 +152,10 @@ class Store:
     def exists(self, cid: Cid) -> bool:
         """Whether anything of the resource is left: its directory, or its disk file or record."""
         if isinstance(cid, DiskCid):
-            paths = [self.disk_vmdk(cid), self.disk_record(cid)]
-        elif isinstance(cid, SnapshotCid):
-            paths = [self.snapshot_vmdk(cid), self.snapshot_record(cid)]
-        else:
-            paths = [self.join(cid.name)]
-        return any(self.runner.exists(path) for path in paths)
+            return self.disk(cid).anything_left()
+        if isinstance(cid, SnapshotCid):
+            return self.snapshot(cid).anything_left()
+        return self.runner.exists(self.join(cid.name))
 
     def _forget_lock_if_gone(self, cid: Cid) -> None:
         try:

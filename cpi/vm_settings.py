@@ -11,24 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpi.ids import VmCid
-from cpi.store import PRIVATE, Store
+from cpi.vm import Vm
 
 ENV_JSON = "env.json"
 ENV_ISO = "env.iso"
 
 
-def iso_path(store: Store, vm: VmCid) -> str:
-    return store.vm_file(vm, ENV_ISO)
+def iso_path(vm: Vm) -> str:
+    return vm.file(ENV_ISO)
 
 
-def load(store: Store, vm: VmCid) -> dict[str, Any]:
+def load(vm: Vm) -> dict[str, Any]:
     """The settings as last saved (``HostFileNotFound`` when the VM has none)."""
-    return store.read_json(store.vm_file(vm, ENV_JSON))
+    return vm.read_record(ENV_JSON)
 
 
-def save(store: Store, vm: VmCid, settings: dict[str, Any]) -> None:
+def save(vm: Vm, settings: dict[str, Any]) -> None:
     from toolkit.formats.iso import settings_iso  # pycdlib: only where an image is really built
 
-    store.write_json(store.vm_file(vm, ENV_JSON), settings, mode=PRIVATE)
-    store.runner.write_bytes(iso_path(store, vm), settings_iso(settings), mode=PRIVATE)
+    vm.write_record(ENV_JSON, settings)
+    vm.write_file(ENV_ISO, settings_iso(settings))

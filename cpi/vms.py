@@ -13,6 +13,10 @@ VMware rewrites a .vmx at power-off and drops edits made while it runs, so a
 running VM's .vmx is never edited here: set_vm_metadata only records
 ``metadata.json`` (no vmrun call), and the human-readable ``displayName`` is
 applied at the next cold edit (attach/detach/reboot) or by ``vmtk``.
+
+A VM's files and .vmx edits are its ``Vm`` handle's (``cpi.vm``, from
+``Store.vm``); this module composes them with vmrun into the BOSH operations
+and owns the cold edit (stop, edit, restart). It never builds a path itself.
 """
 
 from __future__ import annotations
@@ -20,31 +24,36 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from cpi import agent_env, macs, vm_settings, vmx_edit
-from cpi.cloud import CreatedVm
 from cpi.config import AgentOptions
 from cpi.disks import Disks
 from cpi.errors import CloudError, VmCreationFailed, VmNotFound, is_transient, step
 from cpi.ids import DiskCid, StemcellCid, VmCid
 from cpi.power import Power
+from cpi.stemcell import Stemcell
 from cpi.stemcells import Stemcells
-from cpi.store import CREATING_MARKER, RESTART_MARKER, Store
+from cpi.store import Store
+from cpi.vm import Vm
 from cpi.vm_properties import NicSpec, VmProperties, nic_specs
 from toolkit import errors as tk
-from toolkit.formats import vmdk
 from toolkit.host.clock import Clock
-from toolkit.vmware import devices
 from toolkit.vmware.vmrun import CloneKind, HostType, Vmrun
-from toolkit.vmware.vmx import Vmx, read_vmx, write_vmx
 
 log = logging.getLogger(__name__)
 
-EPHEMERAL_DISK = "ephemeral.vmdk"
-METADATA = "metadata.json"
 # Failures after which the same create_vm, retried unchanged, may well succeed.
 _RETRYABLE = (tk.OperationCanceledError, tk.VmInUseError, tk.LockTimeout, tk.CommandTimeout, tk.WaitTimeout)
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedVm:
+    """create_vm's answer: the CID and the networks with their MACs filled in."""
+
+    cid: VmCid
+    networks: dict[str, Any]
 
 
 class Vms:
@@ -78,20 +87,20 @@ class Vms:
         env: dict[str, Any],
     ) -> CreatedVm:
         props, nics = VmProperties.parse(cloud_properties), nic_specs(networks)  # bad requests: CpiError
-        cid = VmCid.new()
+        vm = self.store.vm(VmCid.new())
         try:
-            with self.store.lock_for(cid):
-                created = self._create(cid, agent_id, stemcell, props, nics, networks, env)
+            with self.store.lock_for(vm.cid):
+                created = self._create(vm, agent_id, stemcell, props, nics, networks, env)
         except Exception as exc:
-            clean = self._rollback(cid)
+            clean = self._rollback(vm)
             retry = clean and (is_transient(exc) or _caused_by(exc, _RETRYABLE))
             raise VmCreationFailed(f"Creating VM for agent '{agent_id}'", ok_to_retry=retry) from exc
-        log.info("create_vm agent=%s stemcell=%s -> %s", agent_id, stemcell, cid)
+        log.info("create_vm agent=%s stemcell=%s -> %s", agent_id, stemcell, vm.cid)
         return created
 
     def _create(
         self,
-        cid: VmCid,
+        vm: Vm,
         agent_id: str,
         stemcell: StemcellCid,
         props: VmProperties,
@@ -99,122 +108,92 @@ class Vms:
         networks: dict[str, Any],
         env: dict[str, Any],
     ) -> CreatedVm:
-        vmx = self._clone(stemcell, cid)
-        # Until create_vm answers, this VM is nobody's: a killed call leaves it to `vmtk store gc`.
-        self.store.runner.write_bytes(self.store.vm_file(cid, CREATING_MARKER), b"")
-        reserved = macs.allocate(self.store, cid, len(nics))
+        self._clone(stemcell, vm)
+        vm.mark_creating()  # until create_vm answers this VM is nobody's: a killed call leaves it to `store gc`
+        reserved = macs.allocate(self.store, vm.cid, len(nics))
         filled = agent_env.with_macs(networks, {nic.network: mac for nic, mac in zip(nics, reserved, strict=True)})
         settings = agent_env.for_vm(
             agent_id=agent_id,
-            vm_cid=str(cid),
+            vm_cid=str(vm.cid),
             networks=filled,
             env=env,
             agent=self.agent,
             ephemeral=props.disk_mb > 0,
         )
-        with step(f"Configuring '{vmx}'"):
-            ephemeral = self._make_ephemeral(cid, props.disk_mb)
-            vm_settings.save(self.store, cid, settings)
-            config = read_vmx(self.store.runner, vmx)
-            vmx_edit.configure_new_vm(
-                config,
-                props=props,
-                nics=nics,
-                macs=reserved,
-                ephemeral=ephemeral,
-                iso=vm_settings.iso_path(self.store, cid),
-            )
-            write_vmx(self.store.runner, vmx, config)
-        with step(f"Starting '{vmx}'"):
-            self.power.start_and_wait(vmx)
+        with step(f"Configuring '{vm.vmx}'"):
+            ephemeral = vm.create_ephemeral(props.disk_mb)
+            vm_settings.save(vm, settings)
+            vm.configure(props=props, nics=nics, macs=reserved, ephemeral=ephemeral, iso=vm_settings.iso_path(vm))
+        with step(f"Starting '{vm.vmx}'"):
+            self.power.start_and_wait(vm.vmx)
         if props.bootstrap is not None:
             from cpi.bootstrap import bootstrap
 
-            bootstrap(self.vmrun, vmx, props.bootstrap, clock=self.clock)
-        self.store.runner.remove(self.store.vm_file(cid, CREATING_MARKER))
-        return CreatedVm(cid, filled)
+            bootstrap(self.vmrun, vm.vmx, props.bootstrap, clock=self.clock)
+        vm.clear_creating()
+        return CreatedVm(vm.cid, filled)
 
-    def _clone(self, stemcell: StemcellCid, cid: VmCid) -> str:
-        vmx = self.store.vm_vmx(cid)
+    def _clone(self, stemcell: StemcellCid, vm: Vm) -> None:
         with self.store.lock_for(stemcell):
             template = self.stemcells.template(stemcell)
-            with step(f"Cloning stemcell '{stemcell}' to '{vmx}'"):
-                linked = self._clone_files(template, vmx, cid)
+            with step(f"Cloning stemcell '{stemcell}' to '{vm.vmx}'"):
+                linked = self._clone_files(template, vm)
             if linked:  # the clone's disk is a child of the template's: keep the template for it
-                self.stemcells.record_clone(cid, stemcell)
-        return vmx
+                vm.record_stemcell(stemcell)
 
-    def _clone_files(self, template: str, vmx: str, cid: VmCid) -> bool:
+    def _clone_files(self, template: Stemcell, vm: Vm) -> bool:
         """Clone ``template``; ``True`` for a linked clone, ``False`` for a full copy (Player)."""
         if self.vmrun.host_type is not HostType.PLAYER:
             try:
-                snapshot = _clone_snapshot(self.store, template)
-                self.vmrun.clone(template, vmx, CloneKind.LINKED, snapshot=snapshot, name=cid.name)
+                snapshot = template.clone_snapshot()
+                self.vmrun.clone(template.vmx, vm.vmx, CloneKind.LINKED, snapshot=snapshot, name=vm.cid.name)
                 return True
             except tk.NotSupportedError:
                 log.info("this host cannot clone (Player): copying the stemcell's files")
-        self._copy_template(template, vmx, cid)
+        vm.copy_from(template.vmx)
         return False
 
-    def _copy_template(self, template: str, vmx: str, cid: VmCid) -> None:
-        """A full copy for Player: the template's disks keep their names, the .vmx gets the VM's."""
-        runner, source_dir = self.store.runner, self.store.runner.path.dirname(template)
-        runner.mkdir(self.store.vm_dir(cid))
-        for name in runner.list_dir(source_dir):
-            if name.lower().endswith(".vmdk"):
-                runner.copy_file(runner.path.join(source_dir, name), self.store.vm_file(cid, name))
-        config = read_vmx(runner, template)
-        devices.set_display_name(config, cid.name)
-        write_vmx(runner, vmx, config)
-
-    def _make_ephemeral(self, cid: VmCid, size_mb: int) -> str | None:
-        if size_mb <= 0:
-            return None
-        vmdk.create_disk(self.store.runner, self.store.vm_file(cid, EPHEMERAL_DISK), size_mb)
-        return EPHEMERAL_DISK  # relative: resolved next to the .vmx, and moves with the VM
-
-    def _rollback(self, cid: VmCid) -> bool:
+    def _rollback(self, vm: Vm) -> bool:
         """Remove every trace of a failed create; ``True`` when nothing is left."""
         try:
-            if self.store.runner.exists(self.store.vm_vmx(cid)):
-                self._unregister(cid, self.store.vm_vmx(cid))
-            self.store.runner.remove_tree(self.store.vm_dir(cid))
-            self.store.forget_lock(cid)
+            if vm.exists():
+                self._unregister(vm)
+            vm.remove()
+            self.store.forget_lock(vm.cid)
         except Exception:
-            log.exception("cleaning up VM %s after a failed create_vm", cid)
-        return not self.store.runner.exists(self.store.vm_dir(cid))
+            log.exception("cleaning up VM %s after a failed create_vm", vm.cid)
+        return not vm.anything_left()
 
     # --- the rest of the lifecycle --------------------------------------------------------
 
     def exists(self, cid: VmCid) -> bool:
-        return self.store.runner.exists(self.store.vm_vmx(cid))
+        return self.store.vm(cid).exists()
 
     def delete(self, cid: VmCid) -> None:
         """Stop hard, free persistent disks (never deleting them), delete the VM and its directory."""
-        stemcell = self.stemcells.stemcell_of(cid)
+        vm = self.store.vm(cid)
+        stemcell = vm.stemcell()
         with self.store.lock_for(cid):
-            directory = self.store.vm_dir(cid)
-            if not self.store.runner.exists(directory):
+            if not vm.anything_left():
                 raise VmNotFound(f"VM '{cid}' not found")
-            vmx = self.store.vm_vmx(cid)
             with step(f"Deleting VM '{cid}'"):
-                if self.store.runner.exists(vmx):
-                    self._unregister(cid, vmx)
-                self.store.runner.remove_tree(directory)
-            if self.store.runner.exists(directory):
-                raise CloudError(f"Deleting VM '{cid}': '{directory}' is still there")
+                if vm.exists():
+                    self._unregister(vm)
+                vm.remove()
+            if vm.anything_left():
+                raise CloudError(f"Deleting VM '{cid}': '{vm.directory}' is still there")
         if stemcell is not None:
             self.stemcells.collect(stemcell)
         log.info("delete_vm %s", cid)
 
-    def _unregister(self, cid: VmCid, vmx: str) -> None:
-        self._stop_for_delete(vmx)
-        self.release_disks(cid, vmx)
+    def _unregister(self, vm: Vm) -> None:
+        self._stop_for_delete(vm.vmx)
+        self.release_disks(vm)
         try:
-            self.vmrun.delete_vm(vmx)
+            self.vmrun.delete_vm(vm.vmx)
         except (tk.VmNotFoundError, tk.VmxUnreadableError) as exc:
             # Nothing VMware can delete: the directory removal that follows does it.
-            log.warning("vmrun could not delete %s (%s); removing its files", vmx, str(exc).splitlines()[0])
+            log.warning("vmrun could not delete %s (%s); removing its files", vm.vmx, str(exc).splitlines()[0])
 
     def _stop_for_delete(self, vmx: str) -> None:
         """Power off hard; a .vmx VMware cannot read is fine as long as the VM is not running.
@@ -232,32 +211,23 @@ class Vms:
                 raise
             log.warning("vmrun cannot read %s and it is not running (%s)", vmx, str(exc).splitlines()[0])
 
-    def release_disks(self, cid: VmCid, vmx: str) -> None:
+    def release_disks(self, vm: Vm) -> None:
         """Take persistent disks out of a powered-off VM's .vmx so deleting it cannot touch them."""
-        try:
-            config = read_vmx(self.store.runner, vmx)
-        except tk.VmxError:
-            return  # unreadable: VMware cannot use it either; the disks live outside its directory
-        attached = vmx_edit.persistent_attachments(config, self.store.join("disks"))
-        for slot, _path in attached:
-            devices.detach(config, slot)
-        if attached:
-            write_vmx(self.store.runner, vmx, config)
-        for _slot, path in attached:
+        for path in vm.detach_disks_in(self.store.disks_dir):
             disk = self.store.disk_cid_of(path)
             if disk is not None and self.disks.exists(disk):
                 with self.store.lock_for(disk):
-                    self.disks.set_attached(disk, None)
+                    self.store.disk(disk).set_attached(None)
 
     def reboot(self, cid: VmCid) -> None:
         with self.store.lock_for(cid):
-            vmx = self.require(cid)
-            with step(f"Rebooting VM '{cid}'"), self.cold_edit(cid, vmx, start_after=True):
+            vm = self.require(cid)
+            with step(f"Rebooting VM '{cid}'"), self.cold_edit(vm, start_after=True):
                 pass
         log.info("reboot_vm %s", cid)
 
     @contextlib.contextmanager
-    def cold_edit(self, cid: VmCid, vmx: str, *, start_after: bool = False) -> Iterator[None]:
+    def cold_edit(self, vm: Vm, *, start_after: bool = False) -> Iterator[None]:
         """Hold the VM off for a .vmx edit (``Power.stopped``), behind a "restart pending" marker.
 
         The marker is written before the stop and removed only once the VM was
@@ -269,64 +239,39 @@ class Vms:
         the stop and the edit (the retry then finds the VM off and leaves it so).
         Calls that must stay free of vmrun runs (has_vm, get_disks) ignore it.
         """
-        marker = self.store.vm_file(cid, RESTART_MARKER)
-        self.store.runner.write_bytes(marker, b"")
-        with self.power.stopped(vmx, start_after=start_after):
+        vm.mark_restart_pending()
+        with self.power.stopped(vm.vmx, start_after=start_after):
             yield
-            self.apply_pending_name(cid, vmx)
-        self.store.runner.remove(marker)
+            self.apply_pending_name(vm)
+        vm.clear_restart_pending()
 
-    def finish_restart(self, cid: VmCid, vmx: str) -> None:
+    def finish_restart(self, vm: Vm) -> None:
         """Start the VM if an earlier cold edit stopped it and could not start it again (0 vmrun runs if not)."""
-        marker = self.store.vm_file(cid, RESTART_MARKER)
-        if not self.store.runner.exists(marker):
+        if not vm.restart_pending():
             return
-        if not self.vmrun.is_running(vmx):
-            log.warning("VM %s was left off by an interrupted change: starting it", cid)
-            self.vmrun.start(vmx)
-        self.store.runner.remove(marker)
+        if not self.vmrun.is_running(vm.vmx):
+            log.warning("VM %s was left off by an interrupted change: starting it", vm.cid)
+            self.vmrun.start(vm.vmx)
+        vm.clear_restart_pending()
 
     def set_metadata(self, cid: VmCid, metadata: dict[str, Any]) -> None:
         """Record metadata (0 vmrun calls); the display name follows at the next cold edit."""
         with self.store.lock_for(cid):
-            self.require(cid)
-            self.store.write_json(self.store.vm_file(cid, METADATA), metadata, mode=0o644)
+            self.require(cid).set_metadata(metadata)
 
-    def require(self, cid: VmCid) -> str:
-        vmx = self.store.vm_vmx(cid)
-        if not self.store.runner.exists(vmx):
+    def require(self, cid: VmCid) -> Vm:
+        vm = self.store.vm(cid)
+        if not vm.exists():
             raise VmNotFound(f"VM '{cid}' not found")
-        return vmx
+        return vm
 
-    def apply_pending_name(self, cid: VmCid, vmx: str) -> None:
+    def apply_pending_name(self, vm: Vm) -> None:
         """While the VM is off: set ``displayName`` from the recorded metadata (if enabled)."""
         if not self.human_names:
             return
-        name = vmx_edit.human_name(self.store.read_json_or_empty(self.store.vm_file(cid, METADATA)))
-        config = read_vmx(self.store.runner, vmx)
-        if name is not None and devices.display_name(config) != name:
-            devices.set_display_name(config, name)
-            write_vmx(self.store.runner, vmx, config)
-
-
-def _clone_snapshot(store: Store, template: str) -> str | None:
-    """The template's snapshot to clone from: vmrun's own "Clone" snapshot after the first clone.
-
-    A linked clone without ``-snapshot`` makes vmrun snapshot the source; a second
-    one then fails with "The state of the virtual machine has not changed since
-    the last snapshot operation", so later clones name the existing snapshot.
-    """
-    vmsd = template[: -len(".vmx")] + ".vmsd"
-    try:
-        config = Vmx.parse(store.runner.read_bytes(vmsd), source=vmsd)
-    except tk.HostFileNotFound:
-        return None
-    names = [
-        value
-        for key, value in config.items()
-        if key.lower().endswith(".displayname") and key.lower().startswith("snapshot")
-    ]
-    return names[0] if names else None
+        name = vmx_edit.human_name(vm.metadata())
+        if name is not None:
+            vm.set_display_name(name)
 
 
 def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:

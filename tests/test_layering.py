@@ -170,3 +170,85 @@ def test_the_library_never_prints() -> None:
     # stdout carries results only, and only programs decide what they are.
     printers = [str(f.relative_to(ROOT)) for f in _library() if "print" in _calls(f)]
     assert printers == []
+
+
+# --- no import circle --------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _edges(path: Path, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` a file imports, counting imports for typing and inside functions.
+
+    ``from a import b`` is an arrow to ``a.b`` when that is a module, else to ``a``.
+    """
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                found.add(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module)
+    return found & modules
+
+
+def _import_graph(package: str) -> dict[str, set[str]]:
+    paths = {_module_name(p): p for p in _modules(package)}
+    return {name: _edges(path, set(paths)) - {name} for name, path in paths.items()}
+
+
+def _a_circle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of ``graph`` (``[a, b, a]``), or ``[]`` when it is acyclic."""
+    done: set[str] = set()
+
+    def visit(node: str, trail: list[str]) -> list[str]:
+        if node in trail:
+            return [*trail[trail.index(node) :], node]
+        if node in done:
+            return []
+        for target in sorted(graph.get(node, ())):
+            if circle := visit(target, [*trail, node]):
+                return circle
+        done.add(node)
+        return []
+
+    return next((c for node in sorted(graph) if (c := visit(node, []))), [])
+
+
+@pytest.mark.parametrize("package", ["cpi", "toolkit", "vmtk_sim", "vmtk_harness", "vmtk_cli"])
+def test_no_import_circle_within_a_package(package: str) -> None:
+    # An arrow back, even one made only for typing, means two modules are one concept split in two.
+    assert _a_circle(_import_graph(package)) == []
+
+
+def test_the_circle_finder_finds_one() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"b", "d"}, "d": set()}
+    assert _a_circle(graph) == ["b", "c", "b"]
+    assert _a_circle({"a": {"b"}, "b": set()}) == []
+
+
+def _host_file_work(path: Path) -> set[str]:
+    """What in a module touches host files itself: the runner, path joins, .vmx reads and writes."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in ("runner", "read_vmx", "write_vmx"):
+            found.add(node.attr)
+        elif isinstance(node, ast.Attribute) and node.attr == "join" and not isinstance(node.value, ast.Constant):
+            found.add("join")
+        elif isinstance(node, ast.alias) and node.name in ("read_vmx", "write_vmx"):
+            found.add(node.name)
+    return found
+
+
+@pytest.mark.parametrize("group", ["vms", "attachments", "disks", "stemcells", "power"])
+def test_the_cpi_resource_groups_leave_files_to_the_resource_handles(group: str) -> None:
+    # A VM's, disk's or stemcell's files are its handle's (cpi/vm.py, disk.py, stemcell.py):
+    # a group that reaches for the runner or builds a path is doing the handle's job.
+    assert _host_file_work(ROOT / "cpi" / f"{group}.py") == set()
+
+
+def test_the_host_file_work_finder_finds_it() -> None:
+    assert _host_file_work(ROOT / "cpi" / "vm.py") >= {"runner", "join", "read_vmx", "write_vmx"}
