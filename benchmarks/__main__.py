@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import lifecycle, machine, overhead, overssh, primitives, scaling
+from benchmarks import lifecycle, machine, overhead, overssh, primitives, scaling, versus
 from benchmarks.hostcosts import REAL_HOST
 from benchmarks.report import Results, render
 from benchmarks.workspace import Workspace, stemcell_image
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         if remote.missing:
             say(f"  SSH: {remote.missing}")
         life = lifecycle.measure(work / "lifecycle", costs, image, args.runs, say, remote)
+    say("The reference executable beside ours")
+    beside = versus.measure(work / "versus", costs, image, args.runs, say)
     say("3. process overhead")
     spent = overhead.measure(Workspace.create(work / "overhead", costs), args.spawns)
     say("4. concurrent create_vm")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     results = Results(
         command, machine.describe(), costs, args.runs, life, spent, levels, prims, time.perf_counter() - started
     )
-    text = render(results)
+    text = versus.splice(render(results), versus.render(beside))
     args.output.write_text(text)
     print(text)
     shutil.rmtree(work, ignore_errors=True)

@@ -8,16 +8,17 @@ is unusable. ``check`` returns ``None`` when the agent would run, else the reaso
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
-from toolkit.errors import IsoError
-from toolkit.formats.iso import read_settings_iso
 from toolkit.vmware.devices import cdroms
 from toolkit.vmware.vmx import Vmx
 from vmtk_sim.context import disk_path
+from vmtk_sim.isofs import CdromError, read_root_files
 from vmtk_sim.mbus.errors import AgentActionError
 from vmtk_sim.vmfiles import present_nics
 
+SETTINGS_FILE = "env"  # agent.json: {"Type": "CDROM", "FileName": "env"}
 AGENT_PROGRAM = "/var/vcap/bosh/bin/bosh-agent"
 AGENT_COMMAND = f"{AGENT_PROGRAM} -P ubuntu -C /var/vcap/bosh/agent.json"
 
@@ -42,11 +43,25 @@ def settings_of(vmx_path: str, vmx: Vmx) -> dict[str, object]:
     iso_path = disk_path(vmx_path, first.file_name)
     try:
         with open(iso_path, "rb") as handle:
-            return read_settings_iso(handle.read())
+            files = read_root_files(handle.read())
     except OSError as exc:
         raise AgentActionError(f"cannot read {iso_path}: {exc.strerror or exc}") from exc
-    except (IsoError, ValueError) as exc:
+    except CdromError as exc:
+        raise AgentActionError(f"cannot mount {iso_path}: {exc}") from exc
+    return _parsed(iso_path, files)
+
+
+def _parsed(iso_path: str, files: dict[str, bytes]) -> dict[str, object]:
+    """The agent's ``json.Unmarshal`` of ``env`` into its settings struct."""
+    if SETTINGS_FILE not in files:
+        raise AgentActionError(f"no {SETTINGS_FILE!r} on {iso_path} (files: {', '.join(sorted(files)) or 'none'})")
+    try:
+        settings = json.loads(files[SETTINGS_FILE].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise AgentActionError(f"unreadable settings on {iso_path}: {exc}") from exc
+    if not isinstance(settings, dict):
+        raise AgentActionError(f"unreadable settings on {iso_path}: not a JSON object")
+    return settings
 
 
 def settings_problem(settings: Mapping[str, object], macs: set[str]) -> str | None:

@@ -7,6 +7,7 @@ without Tools) really blocks here, until the caller kills the process.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -35,6 +36,9 @@ def vmrun_main() -> None:
 
 
 def ovftool_main() -> None:
+    # The model reads packages with the toolkit, which logs what it tolerates (a manifest entry
+    # for an absent file); ovftool prints its own warnings on stdout and nothing on stderr.
+    logging.getLogger().addHandler(logging.NullHandler())
     shown: list[str] = []
 
     def show(text: str) -> None:  # progress appears while the import runs, as with ovftool

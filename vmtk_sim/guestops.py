@@ -166,7 +166,7 @@ def visible_processes(call: Call, vm: VmRecord) -> list[GuestProc]:
     """What ``ps`` would show: boot processes, the agent once booted, live programs (reaped)."""
     vm.processes = [p for p in vm.processes if sandbox.alive(p.host_pid)]
     boot = list(BOOT_PROCESSES)
-    if vm.agent_reason is None and call.tools_running(vm):
+    if call.tools_running(vm):  # runit keeps restarting it even while it finds no settings
         boot.append(GuestProc(AGENT_PID, "root", AGENT_COMMAND))
     return [p for p in boot if p.pid not in vm.killed_boot_pids] + vm.processes
 

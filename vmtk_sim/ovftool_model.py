@@ -2,7 +2,7 @@
 
 ``run_ovftool(args, clock=..., on_output=...)`` parses ovftool's argv, reads
 the package (``toolkit.formats.ovfpackage``: directory-less ``.ovf`` or ``.ova`` tar),
-writes the ``.vmx`` (``toolkit.formats.ovfvmx``) and converts each disk to a
+writes the ``.vmx`` (the simulator's own ``ovf_render``) and converts each disk to a
 monolithicSparse ``<name>-disk<N>.vmdk`` next to it, printing the real message
 sequence (``fixtures/outputs/ovftool``): ``Opening OVF source``, ``The manifest
 validates``, ``Opening VMX target``, ``Writing VMX file``, CR-separated ``Disk
@@ -23,9 +23,10 @@ from toolkit.errors import DiskError, StemcellError
 from toolkit.formats import vmdk
 from toolkit.formats.ovf import OvfDisk, OvfSpec, parse_ovf
 from toolkit.formats.ovfpackage import Package, open_package
-from toolkit.formats.ovfvmx import disk_file_name, render_vmx
 from toolkit.formats.streamvmdk import convert_stream_optimized
 from toolkit.host.clock import Clock
+from toolkit.vmware.vmx import Vmx
+from vmtk_sim import ovf_render, ovftool_vmx
 
 VERSION = "VMware ovftool 4.6.3 (build-24031167)"
 TRANSFER_COMPLETED = "Transfer Completed" + " " * 20  # overwrites the last "Disk progress: NN%" on a TTY
@@ -125,6 +126,9 @@ def _import(args: _Args, console: _Console, clock: Clock) -> None:
     if len(args.positional) != 2:
         raise _Failed("No target specified" if len(args.positional) == 1 else "No source specified")  # [I]
     source, target = args.positional
+    if _vmx_source(source, args):
+        _convert_vmx(args, source, target, console)
+        return
     kind = "OVA" if source.lower().endswith(".ova") or args.options.get("source_type", "").upper() == "OVA" else "OVF"
     console.line(f"Opening {kind} source: {source}")
     package = _open(source, args)
@@ -138,8 +142,43 @@ def _import(args: _Args, console: _Console, clock: Clock) -> None:
         raise _Failed(f"Target already exists: {os.path.basename(vmx_path)}")
     console.line(f"Writing VMX file: {vmx_path}")
     _write(package, spec, vmx_path, args.options.get("name") or spec.name, console)
+    _manifest_warnings(package, spec, console)
+
+
+def _vmx_source(source: str, args: _Args) -> bool:
+    declared = args.options.get("source_type", "").upper()
+    return declared == "VMX" or (not declared and source.lower().endswith(".vmx"))
+
+
+def _convert_vmx(args: _Args, source: str, target: str, console: _Console) -> None:
+    console.line(f"Opening VMX source: {source}")
+    try:
+        config = ovftool_vmx.read_source(source)
+        name = args.options.get("name") or ovftool_vmx.default_name(source, config)
+        vmx_path = _target(target, name)
+        console.line(f"Opening VMX target: {target}")
+        if os.path.exists(vmx_path) and "--overwrite" not in args.flags:
+            raise _Failed(f"Target already exists: {os.path.basename(vmx_path)}")
+        console.line(f"Writing VMX file: {vmx_path}")
+        os.makedirs(os.path.dirname(vmx_path) or ".", exist_ok=True)
+        ovftool_vmx.convert(source, config, vmx_path, name, _ProgressLine(console))
+    except ovftool_vmx.VmxSourceError as exc:
+        raise _Failed(*exc.lines) from exc
+    console.write(TRANSFER_COMPLETED + "\n")
+
+
+def _manifest_warnings(package: Package, spec: OvfSpec, console: _Console) -> None:
+    """After the transfer, as in ``import-lax``: disks without a manifest entry, then a missing manifest."""
+    listed = package.manifest or {}
+    items = [
+        f"No manifest entry found for: '{disk.file.href}'."
+        for disk in spec.disks
+        if disk.file is not None and disk.file.href not in listed
+    ]
     if package.manifest is None:
-        console.line("Warning:\n - No manifest file found.")
+        items.append("No manifest file found.")
+    if items:
+        console.line("\n".join(["Warning:", *(f" - {item}" for item in items)]))
 
 
 def _open(source: str, args: _Args) -> Package:
@@ -158,7 +197,7 @@ def _validate(package: Package, console: _Console) -> None:
     """ovftool checks every manifest digest before it opens the target."""
     try:
         for name in sorted(package.manifest or {}):
-            if name != package.ovf_name:
+            if name != package.ovf_name and package.has(name):  # an entry for an absent file: no check [I]
                 with package.open(name):
                     pass  # closing the stream drains it and compares the digest
     except StemcellError as exc:
@@ -194,18 +233,25 @@ def _write(package: Package, spec: OvfSpec, vmx_path: str, name: str, console: _
     os.makedirs(directory, exist_ok=True)  # ovftool creates the target's missing parents
     prefix = os.path.basename(vmx_path).rsplit(".", 1)[0]
     progress = _ProgressLine(console)
-    disks = [os.path.join(directory, disk_file_name(prefix, i)) for i in range(1, len(spec.disks) + 1)]
+    disks = [os.path.join(directory, f"{prefix}-disk{i}.vmdk") for i in range(1, len(spec.disks) + 1)]
     try:
         for disk, path in zip(spec.disks, disks, strict=True):
             _write_disk(package, disk, path, progress)
         with open(vmx_path, "wb") as handle:
-            handle.write(render_vmx(spec, name=name, file_prefix=prefix, allow_extra_config=True).dumps())
+            handle.write(_rendered(spec, name, prefix).dumps())
     except _Failed:
         for path in disks:  # a failed import leaves no target behind
             if os.path.exists(path):
                 os.remove(path)
         raise
     console.write(TRANSFER_COMPLETED + "\n")
+
+
+def _rendered(spec: OvfSpec, name: str, prefix: str) -> Vmx:
+    try:
+        return ovf_render.vmx_for(spec, name=name, prefix=prefix)
+    except ovf_render.RenderError as exc:
+        raise _Failed("OVF Package is not supported by target:", f"{exc}.") from exc  # [I] detail wording
 
 
 class _ProgressLine:

@@ -72,7 +72,7 @@ def _power_on(call: Call, state: HostState, path: str) -> VmRecord:
     apply_power_on_keys(path, vmx)
     write_vmx_file(path, vmx)
     guestfs.ensure_root(call.home.guest_root(vm.id), call.knobs.guest_user)
-    vm.config, vm.spelling, vm.power = encode_config(vmx), path, Power.RUNNING
+    vm.config, vm.spelling, vm.power = encode_config(vmx), _listed(path), Power.RUNNING
     vm.changed_since_snapshot = True
     vm.agent_reason = agent.check(path, vmx)
     if resuming:
@@ -99,6 +99,11 @@ def _run_hook(call: Call, vm: VmRecord, path: str) -> None:
     pid = sandbox.start_unconfined([*(call.knobs.power_on_hook or ()), path, iso], env)
     with call.home.transaction() as state:
         state.record(vm_key(path)).hook_pid = pid
+
+
+def _listed(path: str) -> str:
+    """How ``list`` will print the VM: as spelled, but never relative (vmrun resolves it) [V absolute]."""
+    return path if os.path.isabs(path) else os.path.abspath(path)
 
 
 def _start_agent(call: Call, path: str) -> None:

@@ -114,11 +114,14 @@ def save_config(vm: VmRecord, path: str, config: Vmx) -> None:
     write_vmx_file(path, config)
 
 
-def take(call: Call, vm: VmRecord, path: str, name: str, description: str = "") -> Snap:
-    """Record a snapshot of the VM's current state and move its disks onto children."""
+def take(call: Call, vm: VmRecord, path: str, name: str, description: str = "", *, unique: bool = True) -> Snap:
+    """Record a snapshot of the VM's current state and move its disks onto children.
+
+    ``unique=False``: a name VMware chooses itself (clone's "Clone"), which may repeat [I].
+    """
     vmsd = read_vmsd(path)
     existing = snaps(vmsd)
-    if any(s.name == name for s in existing):
+    if unique and any(s.name == name for s in existing):
         raise msg.refusal(msg.SNAPSHOT_EXISTS)
     config = current_config(vm, path)
     uid = int(vmsd.get("snapshot.lastUID", "0") or "0") + 1

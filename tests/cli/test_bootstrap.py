@@ -103,3 +103,15 @@ def test_bootstrap_takes_the_password_from_the_named_variable(
 
 def test_bootstrap_needs_a_script(vmtk: Vmtk, vmx: str) -> None:
     assert vmtk("bootstrap", vmx).exit_code == 2
+
+
+@pytest.mark.real_process
+def test_bootstrap_of_a_vm_started_by_a_relative_path_finds_it_running(
+    vmtk: Vmtk, sim: SimHost, vmx: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = str(Path(vmx).relative_to(tmp_path))
+    assert_ok(vmtk("vm", "start", relative))
+    sim.clock.advance(5)
+    assert_ok(vmtk("bootstrap", relative, "--script", _script(tmp_path), "--ready-process", "bosh-agent",
+                   "--max-wait", "60"))  # fmt: skip

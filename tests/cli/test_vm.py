@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+import pytest
 
 from tests.cli.conftest import Vmtk
 from tests.cli.expect import assert_error, assert_ok, tree
@@ -109,3 +112,16 @@ def test_clone_refuses_a_destination_whose_parent_is_missing(vmtk: Vmtk, vmx: st
     dest = tmp_path / "none" / "deep" / "c" / "c.vmx"
     assert_error(vmtk("vm", "clone", vmx, str(dest)), str(tmp_path / "none" / "deep"), "does not exist")
     assert not (tmp_path / "none").exists()
+
+
+def test_a_vm_started_by_a_relative_path_is_listed_by_its_absolute_one(
+    vmtk: Vmtk, sim: SimHost, vmx: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vmrun's list prints absolute paths; a relative spelling would never match one."""
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(vmx, tmp_path)
+    assert_ok(vmtk("vm", "start", relative))
+    assert json.loads(assert_ok(vmtk("vm", "list", "--json")).stdout) == [vmx]
+    assert sim.vm(vmx).spelling == vmx
+    assert_ok(vmtk("vm", "stop", relative, "--hard"))
+    assert json.loads(assert_ok(vmtk("vm", "list", "--json")).stdout) == []

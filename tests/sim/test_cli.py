@@ -127,3 +127,12 @@ def test_ovftool_sim_is_the_ovftool_model_behind_a_console_script(home: SimHost)
     answer = LocalRunner().run([str(BIN / "ovftool-sim"), "--version"], timeout=60)
     assert answer.exit_code == 0 and "VMware ovftool" in answer.stdout
     assert home.calls()[-1]["tool"] == "ovftool"
+
+
+def test_ovftool_sim_warns_on_stdout_only(home: SimHost, tmp_path: Path) -> None:
+    """The reference's fixture manifest names absent files: the toolkit's log of it stays out of stderr."""
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
+    target = tmp_path / "cs" / "cs.vmx"
+    done = LocalRunner().run([str(BIN / "ovftool-sim"), str(fixtures / "image.ovf"), str(target)], timeout=60)
+    assert (done.exit_code, done.stderr) == (0, "")
+    assert "Warning:\n - No manifest entry found for: 'image.vmdk'.\n" in done.stdout

@@ -11,7 +11,9 @@ from tests.sim.conftest import BOOT_DELAY, GUEST, Vmrun
 from toolkit.formats.iso import settings_iso
 from toolkit.host.clock import FakeClock
 from toolkit.vmware.vmx import Vmx
-from vmtk_sim import AgentStatus, SimHost
+from vmtk_sim import AgentStatus, AgentView, SimHost
+
+REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 
 SETTINGS = {
     "agent_id": "agent-1",
@@ -119,7 +121,9 @@ def test_processes_list_the_boot_processes(vmrun: Vmrun, booted: str) -> None:
     lines = out.splitlines()
     assert code == 0 and lines[0] == f"Process list: {len(lines) - 1}"
     assert lines[1] == "pid=1, owner=root, cmd=/sbin/init"
-    assert "bosh-agent" not in out  # no settings CD-ROM: no agent
+    # No settings CD-ROM yet, and still listed: on a stemcell runit restarts the agent while it
+    # waits for settings (the reference CPI bootstraps with ready_process_name bosh-agent then).
+    assert "cmd=/var/vcap/bosh/bin/bosh-agent" in out
 
 
 def test_killing_a_boot_process_removes_it_and_unknown_pids_fail(vmrun: Vmrun, booted: str) -> None:
@@ -168,7 +172,27 @@ def test_bad_settings_mean_no_agent_and_the_reason_is_recorded(
     clock.advance(BOOT_DELAY)
     view = host.vm(booted).agent
     assert view.status is AgentStatus.FAILED and reason in view.reason
-    assert "bosh-agent" not in guest(vmrun, "listProcessesInGuest", booted)[1]
+    assert "bosh-agent" in guest(vmrun, "listProcessesInGuest", booted)[1]  # failing, restarted by runit
+
+
+def test_the_agent_reads_the_reference_cpis_iso9660wrap_image(
+    vmrun: Vmrun, vmx: str, host: SimHost, clock: FakeClock
+) -> None:
+    """Its path table size is wrong (2048 declared, 10 used): Linux never reads it, nor does the agent."""
+    Path(vmx).with_name("env.iso").write_bytes((REFERENCE / "iso9660wrap-env.iso").read_bytes())
+    config = Vmx.parse(Path(vmx).read_bytes())
+    for key, value in (
+        ("ide0:0.present", "TRUE"),
+        ("ide0:0.deviceType", "cdrom-image"),
+        ("ide0:0.fileName", "env.iso"),
+        ("ethernet0.addressType", "static"),
+        ("ethernet0.address", "00:50:56:3f:4a:d0"),
+    ):  # the MAC its settings name
+        config.set(key, value)
+    Path(vmx).write_bytes(config.dumps())
+    vmrun("start", vmx)
+    clock.advance(BOOT_DELAY)
+    assert host.vm(vmx).agent == AgentView(AgentStatus.RUNNING)
 
 
 def test_the_agent_matches_network_macs_against_the_nics(

@@ -272,3 +272,12 @@ def test_ovftool_sim_routes_to_the_ovftool_model_and_is_logged(host: SimHost) ->
     answer = host.runner().run(["/opt/bin/ovftool-sim", "--version"], timeout=60)
     assert answer.exit_code == 0 and answer.stdout.startswith("VMware ovftool")
     assert host.calls()[-1]["tool"] == "ovftool"
+
+
+def test_list_prints_the_absolute_path_of_a_vm_started_by_a_relative_one(
+    vmrun: Vmrun, vmx: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vmrun's list shows absolute paths [V]; it never echoes a relative spelling."""
+    monkeypatch.chdir(tmp_path)
+    assert vmrun("start", os.path.relpath(vmx)).exit_code == 0
+    assert vmrun("list").stdout == f"Total running VMs: 1\n{vmx}\n"

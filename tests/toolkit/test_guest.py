@@ -280,8 +280,8 @@ def test_wait_for_process_tolerates_tools_not_running(guest: Guest, clock: FakeC
 
 
 def test_wait_for_process_times_out_naming_the_process(booted: Guest) -> None:
-    with pytest.raises(errors.WaitTimeout, match="'bosh-agent'"):
-        booted.wait_for_process("bosh-agent", max_wait=3.0)
+    with pytest.raises(errors.WaitTimeout, match="'nginx'"):
+        booted.wait_for_process("nginx", max_wait=3.0)
 
 
 def test_wait_for_process_never_tolerates_bad_credentials(guest: Guest, vmx: str, clock: FakeClock) -> None:

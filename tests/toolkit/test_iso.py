@@ -46,6 +46,12 @@ def test_the_mkisofs_image_reads_as_env_with_the_agent_settings() -> None:
     assert settings_read["vm"] == {"name": "vm-d70f1f0d-b9b8-4ad9-b9c0-9cd45853349f", "id": "vm-54443"}
 
 
+def test_the_reference_cpis_iso9660wrap_image_reads_although_its_path_table_size_is_wrong() -> None:
+    """Linux never reads path tables, so the agent reads this image: no stricter than the kernel."""
+    data = (FIXTURES / "iso9660wrap-env.iso").read_bytes()
+    assert read_settings_iso(data)["agent_id"] == "agent-b"
+
+
 def test_a_settings_image_names_its_file_for_every_guest() -> None:
     image = settings_iso({"agent_id": "a1"})
     assert names(image) == {"iso_path": ["ENV.;1"], "joliet_path": ["env"], "rr_path": ["env"]}

@@ -46,6 +46,9 @@ class _Recorder:
     def __init__(self) -> None:
         self.detached: list[tuple[str, bool]] = []
 
+    def absolute(self, path: str) -> str:
+        return path
+
     def run(self, argv, *, timeout, stdin=None, on_output=None, detach=False):  # type: ignore[no-untyped-def]
         from toolkit.host.runner import Completed
 

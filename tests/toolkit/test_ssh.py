@@ -114,6 +114,12 @@ def test_make_temp_dir_is_private(runner: SshRunner) -> None:
         runner.remove_tree(folder)
 
 
+def test_a_relative_path_is_made_absolute_from_the_login_directory(runner: SshRunner) -> None:
+    home = runner.run(["pwd"], timeout=30).stdout.strip()
+    assert runner.absolute("vms/db/db.vmx") == f"{home}/vms/db/db.vmx"
+    assert runner.absolute("/abs/db.vmx") == "/abs/db.vmx"
+
+
 def test_a_lock_lives_on_this_machine_and_forget_lock_removes_it(sshd: Sshd, tmp_path: Path) -> None:
     locks, host_path = tmp_path / "locks", str(tmp_path / "store" / ".locks" / "vm-1.lock")
     with SshRunner(SshTarget.from_mapping(sshd.ssh_tunnel()), lock_dir=str(locks)) as ssh:

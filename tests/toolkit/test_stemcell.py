@@ -78,6 +78,14 @@ def test_a_directory_or_a_bare_ovf_imports_too(tmp_path: Path) -> None:
         assert (vmx.parent / f"{vm}-disk1.vmdk").exists()
 
 
+def test_the_reference_cpis_fixture_imports_although_its_manifest_names_other_files(tmp_path: Path) -> None:
+    """Its image.mf lists test.ovf/test.vmdk: ovftool only warns (driver_test.go imports it on VMware)."""
+    source = Path(make_stemcell.__file__).resolve().parent / "reference"
+    vmx = tmp_path / "r" / "r.vmx"
+    import_image(LocalRunner(), str(source / "image.ovf"), str(vmx), name="r")
+    assert (vmx.parent / "r-disk1.vmdk").exists()
+
+
 @pytest.mark.parametrize("member", ["image-disk1.vmdk", "image.ovf"])
 def test_a_manifest_mismatch_fails_and_leaves_nothing(member: str, tmp_path: Path) -> None:
     image = _tampered_image(tmp_path, member, b"\0" * 512 if member.endswith("vmdk") else b"<!-- -->")

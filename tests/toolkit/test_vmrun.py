@@ -374,3 +374,17 @@ def test_player_is_detected_by_a_retried_query_too(host: SimHost, clock: FakeClo
     assert vmrun.list_running() == []
     assert vmrun.host_type is HostType.PLAYER
     assert [a[1] for a in argvs(host)] == ["ws", "player"]
+
+
+def test_relative_paths_reach_vmrun_absolute(
+    vmrun: Vmrun, host: SimHost, vmx: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vmrun's list prints absolute paths, so a VM must be named by one to be found running."""
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(vmx)
+    vmrun.start(relative)
+    assert argvs(host)[-1][-2:] == [vmx, "nogui"]
+    assert vmrun.list_running() == [vmx] and vmrun.is_running(relative)
+    vmrun.stop(relative, StopMode.HARD)
+    vmrun.clone(relative, "copy/copy.vmx", CloneKind.FULL)
+    assert argvs(host)[-1][3:5] == [vmx, str(tmp_path / "copy" / "copy.vmx")]

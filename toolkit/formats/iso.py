@@ -24,6 +24,7 @@ __all__ = ["SETTINGS_FILE", "build_iso", "canonical_json", "read_iso", "read_set
 SETTINGS_FILE = "env"
 _NOT_D_CHARS = re.compile(r"[^A-Z0-9_]")
 _JOLIET_MAX = 64
+_SECTOR, _FIRST_DESCRIPTOR, _MAX_DESCRIPTORS, _TERMINATOR = 2048, 16, 64, 255
 # pycdlib reports most damage as PyCdlibException, but a truncated image can also
 # surface as a struct or index error from deep inside its parser.
 _UNREADABLE = (PyCdlibException, struct.error, ValueError, IndexError)
@@ -68,7 +69,23 @@ def _level1_path(name: str, taken: set[str]) -> str:
 
 
 def read_iso(data: bytes) -> dict[str, bytes]:
-    """Files by the names a Linux guest sees: Rock Ridge, else Joliet, else lower-cased ISO9660."""
+    """Files by the names a Linux guest sees: Rock Ridge, else Joliet, else lower-cased ISO9660.
+
+    No stricter than the kernel: Linux never reads the path tables, pycdlib does.
+    An image whose tables declare more bytes than their records fill (iso9660wrap,
+    which the vSphere and vmrun CPIs use, declares 2048 for 10) is read again with
+    the declared sizes trimmed to the records.
+    """
+    try:
+        return _read(data)
+    except IsoError:
+        trimmed = _trim_path_tables(data)
+        if trimmed == data:
+            raise
+        return _read(trimmed)
+
+
+def _read(data: bytes) -> dict[str, bytes]:
     iso = pycdlib.PyCdlib()
     try:
         iso.open_fp(io.BytesIO(data))
@@ -79,6 +96,31 @@ def read_iso(data: bytes) -> dict[str, bytes]:
             iso.close()
     except _UNREADABLE as exc:
         raise IsoError(f"unreadable ISO image: {exc}") from exc
+
+
+def _trim_path_tables(data: bytes) -> bytes:
+    """A copy whose volume descriptors declare path tables only as long as their records."""
+    image = bytearray(data)
+    for index in range(_FIRST_DESCRIPTOR, _FIRST_DESCRIPTOR + _MAX_DESCRIPTORS):
+        at = index * _SECTOR
+        kind = image[at] if at < len(image) else _TERMINATOR
+        if kind == _TERMINATOR or image[at + 1 : at + 6] != b"CD001":
+            break
+        if kind in (1, 2):  # primary, supplementary: both have path tables
+            declared, table = struct.unpack_from("<I", image, at + 132)[0], struct.unpack_from("<I", image, at + 140)[0]
+            used = _path_table_bytes(image, table * _SECTOR, declared)
+            struct.pack_into("<I", image, at + 132, used)
+            struct.pack_into(">I", image, at + 136, used)
+    return bytes(image)
+
+
+def _path_table_bytes(image: bytearray, start: int, declared: int) -> int:
+    """Bytes of whole records from ``start``; a zero identifier length is padding, not a record."""
+    used = 0
+    while used + 8 <= declared and start + used < len(image) and image[start + used] > 0:
+        length = image[start + used]
+        used += 8 + length + (length & 1)
+    return min(used, declared)
 
 
 def _walk(iso: pycdlib.PyCdlib, facade: str) -> Iterator[str]:

@@ -200,6 +200,8 @@ def _checked(package: Package) -> Package:
     digest = package.manifest.get(package.ovf_name)
     if digest is not None and hashlib.new(digest.algorithm, package.descriptor).hexdigest() != digest.hexdigest:
         raise StemcellError(f"{package.ovf_name}: {digest.algorithm.upper()} digest does not match the manifest")
-    for name in package.manifest.keys() - package.members:
-        raise StemcellError(f"{package.source}: the manifest lists {name!r}, which the package does not hold")
+    for name in sorted(package.manifest.keys() - package.members):
+        # ovftool only warns here (the reference's own fixture, image.mf, lists test.ovf/test.vmdk):
+        # a file the OVF really refers to still fails in ``open`` when it is missing.
+        log.warning("%s: the manifest lists %r, which the package does not hold", package.source, name)
     return package

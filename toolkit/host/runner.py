@@ -133,6 +133,10 @@ class Runner(Protocol):
 
     def make_temp_dir(self, prefix: str = "vmtk-") -> str: ...
 
+    def absolute(self, path: str) -> str:
+        """``path`` made absolute on that host (relative to the directory programs run in)."""
+        ...
+
     def lock(self, path: str, *, timeout: float) -> contextlib.AbstractContextManager[None]: ...
 
     def forget_lock(self, path: str) -> None:
@@ -252,6 +256,9 @@ class LocalRunner:
         done = Completed(shown, code, decode(out), decode(err), self._clock.monotonic() - started)
         log.debug("exit %d from %s", code, shown[0])
         return done
+
+    def absolute(self, path: str) -> str:
+        return path if os.path.isabs(path) else os.path.abspath(path)  # an absolute one keeps its spelling
 
     def read_bytes(self, path: str) -> bytes:
         with _file_errors(path), open(path, "rb") as handle:

@@ -141,7 +141,7 @@ class Vmrun:
 
     def is_running(self, vmx: str) -> bool:
         """Whether ``list`` shows ``vmx`` (paths compared normalised, case-folded on Windows/macOS)."""
-        wanted = self._normal(vmx)
+        wanted = self._normal(self._runner.absolute(vmx))
         return any(self._normal(path) == wanted for path in self.list_running())
 
     def _normal(self, path: str) -> str:
@@ -178,7 +178,7 @@ class Vmrun:
             options.append(f"-snapshot={snapshot}")
         if name is not None:
             options.append(f"-cloneName={name}")
-        self._call("clone", src, dst, CloneKind(kind).value, *options)
+        self._call("clone", src, self._runner.absolute(dst), CloneKind(kind).value, *options)
 
     def delete_vm(self, vmx: str) -> None:
         self._call("deleteVM", vmx)
@@ -209,10 +209,10 @@ class Vmrun:
     # --- guest operations -------------------------------------------------------------------
 
     def copy_to_guest(self, vmx: str, creds: GuestCredentials, host_path: str, guest_path: str) -> None:
-        self._call("CopyFileFromHostToGuest", vmx, host_path, guest_path, creds=creds)
+        self._call("CopyFileFromHostToGuest", vmx, self._runner.absolute(host_path), guest_path, creds=creds)
 
     def copy_from_guest(self, vmx: str, creds: GuestCredentials, guest_path: str, host_path: str) -> None:
-        self._call("CopyFileFromGuestToHost", vmx, guest_path, host_path, creds=creds)
+        self._call("CopyFileFromGuestToHost", vmx, guest_path, self._runner.absolute(host_path), creds=creds)
 
     def run_in_guest(
         self,
@@ -300,6 +300,8 @@ class Vmrun:
         answers: tuple[str, ...] = (),
     ) -> str:
         """vmrun's stdout (``\\r`` removed), or the classified ``VmrunError``."""
+        # vmrun list prints absolute paths: a VM opened by a relative one would never match it.
+        vmx = self._runner.absolute(vmx) if vmx else vmx
         request = _Request(verb, vmx, params, creds, timeout or self._timeout, answers)
         if verb.lower() not in IDEMPOTENT:
             return self._detecting(request)

@@ -9,6 +9,7 @@ programs.
 from __future__ import annotations
 
 import contextlib
+import posixpath
 import stat
 import uuid
 from collections.abc import Iterator
@@ -142,6 +143,16 @@ class SftpFiles:
     def list_dir(self, path: str) -> list[str]:
         with _sftp_errors(path):
             return sorted(self._files().listdir(path))
+
+    def absolute(self, path: str) -> str:
+        """Relative to the login directory, where the SFTP session and remote commands start."""
+        if self.path.isabs(path):
+            return path
+        with _sftp_errors(path):
+            home = self._files().normalize(".")
+        if self.path is not posixpath and home.startswith("/") and home[2:3] == ":":
+            home = home[1:]  # Win32-OpenSSH answers "/C:/Users/x"
+        return str(self.path.normpath(self.path.join(home, path)))
 
     def make_temp_dir(self, prefix: str = "vmtk-") -> str:
         base = self._target.temp_dir or ("C:/Windows/Temp" if self._target.platform is HostPlatform.WINDOWS else "/tmp")
