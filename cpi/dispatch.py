@@ -25,11 +25,13 @@ from cpi.errors import (
     CpiFailure,
     MethodNotImplemented,
     NotSupported,
+    chain,
     render,
     translate,
 )
 from cpi.ids import DiskCid, SnapshotCid, StemcellCid, VmCid
 from cpi.protocol import ApiVersion, Request, Response
+from toolkit.host.interrupts import Interrupted, disarm
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,9 @@ def _answer(raw: bytes | str, build: Callable[[Request], Cloud]) -> tuple[Any, C
     try:
         request = Request.parse(raw)
         log.info("%s request_id=%s api_version=%d", shown(request.method), request.request_id, request.api_version)
-        return _call(request, build), None
+        result = _call(request, build)
+        disarm()  # done: a signal now must not turn the answer (a new CID) into an error
+        return result, None
     except Exception as exc:
         error = translate(exc)
         method = shown(request.method) if request else "request"
@@ -93,7 +97,9 @@ def _bind(function: Handler, arguments: tuple[Any, ...], method: str) -> inspect
 
 
 def _with_trace(exc: BaseException) -> bool:
-    # Bad requests explain themselves; a traceback helps only for real failures.
+    # Bad requests and interrupts explain themselves; a traceback helps only for real failures.
+    if any(isinstance(link, Interrupted) for link in chain(exc)):
+        return False
     return not isinstance(exc, (CpiError, MethodNotImplemented, NotSupported))
 
 

@@ -50,6 +50,7 @@ _ERRORS = (
     "SnapshotUnchangedError",
     "TransientVmrunError",
     "GuestCommandError",
+    "GuestProgramNotFoundError",
     "VmxError",
     "VmxSyntaxError",
     "DuplicateKeyError",

@@ -104,3 +104,12 @@ def test_reset_refuses_a_directory_the_simulator_did_not_make(vmtk: Vmtk, tmp_pa
     (precious / "notes.txt").write_text("keep me")
     assert_error(vmtk("sim", "reset", "--home", str(precious), "--yes"), "does not look like a simulator home")
     assert (precious / "notes.txt").read_text() == "keep me" and (precious / "src").is_dir()
+
+
+def test_up_refuses_a_home_whose_parent_is_missing(vmtk: Vmtk, tmp_path: Path) -> None:
+    assert_error(
+        vmtk("sim", "up", "--home", str(tmp_path / "none" / "deep" / "sim")),
+        str(tmp_path / "none" / "deep"),
+        "does not exist",
+    )
+    assert not (tmp_path / "none").exists()
