@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from cpi.protocol import Request, Response
+from toolkit.host.interrupts import Interrupted, signals_raise
 
 if TYPE_CHECKING:
     from cpi.cloud import Cloud
@@ -31,23 +32,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout = sys.stdout
     sys.stdout = sys.stderr  # nothing but the response may ever reach the real stdout
     try:
-        response = _respond(args, sys.stdin.buffer.read())
+        # SIGINT/SIGTERM (Ctrl-C on `bosh create-env` reaches the whole process group) fail the
+        # call like any error: the method rolls back and the answer is still written, whole.
+        with signals_raise():
+            response = _respond(args, sys.stdin.buffer.read)
     finally:
         sys.stdout = stdout
     _write(stdout, response)
     return 0
 
 
-def _respond(args: list[str], raw: bytes) -> Response:
+def _respond(args: list[str], read: Callable[[], bytes]) -> Response:
     try:
         from cpi.dispatch import dispatch
 
+        raw = read()
         config = _load_config(_config_path(args))
         return dispatch(raw, lambda request: _build(config, request))
     except Exception as exc:
         from cpi.errors import translate
 
-        logging.getLogger("cpi").exception("cannot serve the request")
+        trace = not isinstance(exc, Interrupted)
+        logging.getLogger("cpi").error("cannot serve the request: %s", exc, exc_info=trace)
         return Response(error=translate(exc))
 
 

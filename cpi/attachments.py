@@ -40,8 +40,12 @@ class Attachments:
     def __init__(self, store: Store, vms: Vms, disks: Disks, power: Power) -> None:
         self.store, self.vms, self.disks, self.power = store, vms, disks, power
 
-    def attach(self, vm_cid: VmCid, disk_cid: DiskCid) -> str:
-        """Attach (cold) and return the hint; an already attached disk returns its hint, no restart."""
+    def attach(self, vm_cid: VmCid, disk_cid: DiskCid, *, on_settings: bool = True) -> str:
+        """Attach (cold) and return the hint; an already attached disk returns its hint, no restart.
+
+        ``on_settings`` False: the disk is not announced on the settings CD-ROM (the caller
+        gives the hint to the agent itself); a stale announcement of it is removed.
+        """
         doing = f"Attaching disk '{disk_cid}' to VM '{vm_cid}'"
         with self.store.lock_for(vm_cid):
             vm = self.vms.require(vm_cid)
@@ -53,11 +57,11 @@ class Attachments:
                 slot = vm.slot_of(disk.vmdk)
                 if slot is not None:
                     hint = str(slot.unit)
-                    self._record(vm, disk, hint)
+                    self._record(vm, disk, hint if on_settings else None)
                     return hint
                 with step(doing), self.vms.cold_edit(vm):
                     hint = vm.attach_disk(disk.vmdk)
-                    self._record(vm, disk, hint)
+                    self._record(vm, disk, hint if on_settings else None)
         log.info("attach_disk %s to %s -> hint %s", disk_cid, vm_cid, hint)
         return hint
 
@@ -88,10 +92,14 @@ class Attachments:
         found = (self.store.disk_cid_of(path) for path in vm.persistent_disks(self.store.disks_dir))
         return [d for d in found if d is not None]
 
-    def _record(self, vm: Vm, disk: Disk, hint: str) -> None:
+    def _record(self, vm: Vm, disk: Disk, hint: str | None) -> None:
+        """The disk's owner, and its hint on the settings (``None``: not on the settings)."""
         settings = vm_settings.load(vm)
-        if agent_env.persistent(settings).get(str(disk.cid)) != hint:
+        announced = agent_env.persistent(settings).get(str(disk.cid))
+        if hint is not None and announced != hint:
             vm_settings.save(vm, agent_env.attach_persistent(settings, str(disk.cid), hint))
+        elif hint is None and announced is not None:
+            vm_settings.save(vm, agent_env.detach_persistent(settings, str(disk.cid)))
         disk.set_attached(vm.cid)
 
     def _forget(self, vm: Vm, disk: Disk) -> None:

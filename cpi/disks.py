@@ -98,16 +98,16 @@ class Disks:
 
     def snapshot(self, cid: DiskCid, metadata: dict[str, Any]) -> SnapshotCid:
         snap = self.store.snapshot(SnapshotCid.new())
-        with self.store.lock_for(cid):
-            disk = self.require(cid)
-            self.store.ensure_dir(SNAPSHOTS)
-            try:
+        try:  # around the lock too: an interrupt while it is let go must not leave a snapshot nobody knows
+            with self.store.lock_for(cid):
+                disk = self.require(cid)
+                self.store.ensure_dir(SNAPSHOTS)
                 with self._quiesced(self.attached_to(disk)):
                     disk.copy_to(snap)
                 snap.write_record(cid, metadata)
-            except Exception as exc:
-                snap.remove()
-                raise CloudError(f"Snapshotting disk '{cid}'") from exc
+        except Exception as exc:
+            snap.remove()
+            raise CloudError(f"Snapshotting disk '{cid}'") from exc
         log.info("snapshot_disk %s -> %s", cid, snap.cid)
         return snap.cid
 

@@ -26,12 +26,14 @@ from cpi.errors import (
     MethodNotImplemented,
     NotSupported,
     VmCreationFailed,
+    chain,
     is_transient,
     render,
     translate,
 )
 from cpi.ids import DiskCid, SnapshotCid, StemcellCid, VmCid
 from cpi.protocol import ApiVersion, Request, Response
+from toolkit.host.interrupts import Interrupted, disarm
 
 if TYPE_CHECKING:
     from cpi.vms import Vms
@@ -63,7 +65,9 @@ def _answer(raw: bytes | str, build: Callable[[Request], Cloud]) -> tuple[Any, C
     try:
         request = Request.parse(raw)
         log.info("%s request_id=%s api_version=%d", shown(request.method), request.request_id, request.api_version)
-        return _call(request, build), None
+        result = _call(request, build)
+        disarm()  # done: a signal now must not turn the answer (a new CID) into an error
+        return result, None
     except Exception as exc:
         error = translate(exc)
         method = shown(request.method) if request else "request"
@@ -81,7 +85,7 @@ def _call(request: Request, build: Callable[[Request], Cloud]) -> Any:
     if function is None:
         raise MethodNotImplemented(f"Must call implemented method: Unknown method '{shown(request.method)}'")
     bound = _bind(function, (None, *request.arguments), request.method)
-    adapters = _Adapters(lambda: build(request), request.api_version)
+    adapters = _Adapters(lambda: build(request), request.api_version, request.stemcell_api_version)
     return function(adapters, *bound.args[1:])
 
 
@@ -98,7 +102,9 @@ def _bind(function: Handler, arguments: tuple[Any, ...], method: str) -> inspect
 
 
 def _with_trace(exc: BaseException) -> bool:
-    # Bad requests explain themselves; a traceback helps only for real failures.
+    # Bad requests and interrupts explain themselves; a traceback helps only for real failures.
+    if any(isinstance(link, Interrupted) for link in chain(exc)):
+        return False
     return not isinstance(exc, (CpiError, MethodNotImplemented, NotSupported))
 
 
@@ -112,10 +118,14 @@ class _Adapters:
     request never reaches the host.
     """
 
-    def __init__(self, build: Callable[[], Cloud], api: ApiVersion) -> None:
+    def __init__(self, build: Callable[[], Cloud], api: ApiVersion, stemcell_api: int = 1) -> None:
         self._build = build
         self._cloud: Cloud | None = None
         self.api = api
+        # CPI API v2 answers the disk hint, and a caller whose stemcell speaks API v2 or later
+        # hands it to the agent (add_persistent_disk): then the settings CD-ROM stays without
+        # persistent disks (docs/bosh.md, "Persistent disks and the agent's settings").
+        self.hint_to_caller = api is ApiVersion.V2 and stemcell_api >= 2
 
     @property
     def cloud(self) -> Cloud:
@@ -221,7 +231,7 @@ class _Adapters:
 
     def attach_disk(self, vm_cid: object, disk_cid: object) -> str | None:
         vm, disk = arg.cid(VmCid, vm_cid, "vm_cid"), arg.cid(DiskCid, disk_cid, "disk_cid")
-        hint = self.cloud.attachments.attach(vm, disk)
+        hint = self.cloud.attachments.attach(vm, disk, on_settings=not self.hint_to_caller)
         return hint if self.api is ApiVersion.V2 else None
 
     def detach_disk(self, vm_cid: object, disk_cid: object) -> None:

@@ -39,6 +39,8 @@ from toolkit.errors import LockTimeout
 
 log = logging.getLogger(__name__)
 
+Unregister = Callable[[str], None]  # powers a VM off and unregisters it from VMware, given its .vmx
+
 # The runners write ``<path>.tmp-<8 hex>`` and rename it over ``<path>`` (LocalRunner, SFTP).
 TEMP_NAME = re.compile(r"(?P<target>.+)\.tmp-[0-9a-f]{8}")
 LOCK_SUFFIX = ".lock"
@@ -58,6 +60,7 @@ class OrphanKind(str, enum.Enum):
     DELETED_STEMCELL = "deleted-stemcell"
     UNUSED_IMAGE = "unused-image"
     INTERRUPTED_IMPORT = "interrupted-import"
+    UNFINISHED_VM = "unfinished-vm"
 
 
 REASONS: dict[OrphanKind, str] = {
@@ -70,6 +73,7 @@ REASONS: dict[OrphanKind, str] = {
     OrphanKind.DELETED_STEMCELL: "deleted by BOSH and no linked clone uses it any more",
     OrphanKind.UNUSED_IMAGE: "no stemcell uses this image",
     OrphanKind.INTERRUPTED_IMPORT: "left by an interrupted image import",
+    OrphanKind.UNFINISHED_VM: "create_vm was killed before it answered (the VM may still run)",
 }
 IMAGE_KINDS = frozenset({OrphanKind.UNUSED_IMAGE, OrphanKind.INTERRUPTED_IMPORT})
 
@@ -85,9 +89,9 @@ class Orphan:
         return REASONS[self.kind]
 
 
-def find_orphans(store: Store) -> list[Orphan]:
-    """Everything in ``store`` that no live resource owns, in a stable order."""
-    found = list(_top_level(store))
+def find_orphans(store: Store, *, held: Cid | None = None) -> list[Orphan]:
+    """Everything in ``store`` that no live resource owns, in a stable order (``held``: a lock the caller holds)."""
+    found = list(_top_level(store, held))
     found += _images(store, _importing)
     for folder, kind in PAIRED.items():
         found += _unpaired(store, folder, kind)
@@ -95,8 +99,15 @@ def find_orphans(store: Store) -> list[Orphan]:
     return found
 
 
-def remove_orphan(store: Store, orphan: Orphan) -> bool:
-    """Remove ``orphan`` if it still is one (checked under its owner's lock); ``True`` if removed."""
+def remove_orphan(store: Store, orphan: Orphan, *, unregister: Unregister | None = None) -> bool:
+    """Remove ``orphan`` if it still is one (checked under its owner's lock); ``True`` if removed.
+
+    An unfinished VM is first powered off and unregistered through ``unregister``
+    (this module never runs vmrun); without it, the VM is kept.
+    """
+    if orphan.kind is OrphanKind.UNFINISHED_VM and unregister is None:
+        log.info("%s: powering it off needs vmrun: kept", orphan.path)
+        return False
     if orphan.kind is OrphanKind.DELETED_STEMCELL and isinstance(orphan.owner, StemcellCid):
         Stemcells(store).collect(orphan.owner)  # the CPI's own removal, under the stemcell's lock
         return not store.runner.exists(orphan.path)
@@ -106,9 +117,11 @@ def remove_orphan(store: Store, orphan: Orphan) -> bool:
         _remove_path(store, orphan.path)
         return True
     with store.lock_for(orphan.owner):
-        if orphan not in find_orphans(store):
+        if orphan not in find_orphans(store, held=orphan.owner):
             log.info("%s is no longer an orphan: kept", orphan.path)
             return False
+        if orphan.kind is OrphanKind.UNFINISHED_VM and unregister is not None and isinstance(orphan.owner, VmCid):
+            unregister(store.vm_vmx(orphan.owner))
         _remove_path(store, orphan.path)  # lock_for then removes the owner's lock if nothing of it is left
     return True
 
@@ -134,7 +147,7 @@ def _remove_image(store: Store, orphan: Orphan) -> bool:
 # --- finding ------------------------------------------------------------------------------
 
 
-def _top_level(store: Store) -> Iterator[Orphan]:
+def _top_level(store: Store, held: Cid | None) -> Iterator[Orphan]:
     for name in _entries(store, store.root):
         if name in (DISKS, SNAPSHOTS, LOCKS, IMAGES):
             continue
@@ -143,8 +156,26 @@ def _top_level(store: Store) -> Iterator[Orphan]:
             yield Orphan(OrphanKind.FOREIGN, store.join(name))
         elif not store.runner.exists(store.join(name, name + ".vmx")):
             yield Orphan(OrphanKind.HALF_CREATED, store.join(name), cid)
+        elif isinstance(cid, VmCid) and _unfinished(store, cid, held):
+            yield Orphan(OrphanKind.UNFINISHED_VM, store.join(name), cid)
         else:
             yield from _inside(store, cid)
+
+
+def _unfinished(store: Store, cid: VmCid, held: Cid | None) -> bool:
+    """A VM create_vm left without answering: still marked as being created, and no call holds it."""
+    if not store.vm(cid).creating():
+        return False
+    return cid == held or not _locked(store, cid)
+
+
+def _locked(store: Store, cid: Cid) -> bool:
+    """Whether a call holds ``cid``'s lock now (tried, and let go at once)."""
+    try:
+        with _no_wait(store).lock_for(cid):
+            return False
+    except LockTimeout:
+        return True
 
 
 def _inside(store: Store, cid: Cid) -> Iterator[Orphan]:

@@ -39,6 +39,14 @@ class Request:
     api_version: ApiVersion = ApiVersion.V1
 
     @property
+    def stemcell_api_version(self) -> int:
+        """``context.vm.stemcell.api_version``: what the VM's agent understands (1 when absent or invalid)."""
+        vm = self.context.get("vm")
+        stemcell = vm.get("stemcell") if isinstance(vm, dict) else None
+        value = stemcell.get("api_version") if isinstance(stemcell, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else 1
+
+    @property
     def request_id(self) -> str:
         value = self.context.get("request_id")
         return value if isinstance(value, str) else ""

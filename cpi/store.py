@@ -14,6 +14,7 @@
       vm-<uuid>/stemcell             the CID of the stemcell it was cloned from
       vm-<uuid>/metadata.json        set_vm_metadata
       vm-<uuid>/restart-pending      marker: a cold edit stopped the VM and has not started it again
+      vm-<uuid>/creating             marker: create_vm is under way (left only by a killed create_vm)
       disks/disk-<uuid>.vmdk         persistent disk (monolithicSparse)
       disks/disk-<uuid>.json         its metadata and the VM it is attached to
       snapshots/snapshot-<uuid>.vmdk point-in-time copy of a disk (+ .json: source disk, metadata)

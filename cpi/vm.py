@@ -32,6 +32,7 @@ T = TypeVar("T")
 EPHEMERAL_DISK = "ephemeral.vmdk"
 METADATA = "metadata.json"
 RESTART_MARKER = "restart-pending"
+CREATING_MARKER = "creating"  # create_vm has not answered: a VM still marked after the call is an orphan
 STEMCELL_REF = "stemcell"
 
 
@@ -160,6 +161,16 @@ class Vm:
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         self.write_record(METADATA, metadata, mode=0o644)
+
+    def mark_creating(self) -> None:
+        self.runner.write_bytes(self.file(CREATING_MARKER), b"")
+
+    def creating(self) -> bool:
+        """Marked by a create_vm that has not answered (yet, or ever: it was killed)."""
+        return self.runner.exists(self.file(CREATING_MARKER))
+
+    def clear_creating(self) -> None:
+        self.runner.remove(self.file(CREATING_MARKER))
 
     def mark_restart_pending(self) -> None:
         self.runner.write_bytes(self.file(RESTART_MARKER), b"")

@@ -109,6 +109,7 @@ class Vms:
         env: dict[str, Any],
     ) -> CreatedVm:
         self._clone(stemcell, vm)
+        vm.mark_creating()  # until create_vm answers this VM is nobody's: a killed call leaves it to `store gc`
         reserved = macs.allocate(self.store, vm.cid, len(nics))
         filled = agent_env.with_macs(networks, {nic.network: mac for nic, mac in zip(nics, reserved, strict=True)})
         settings = agent_env.for_vm(
@@ -129,6 +130,7 @@ class Vms:
             from cpi.bootstrap import bootstrap
 
             bootstrap(self.vmrun, vm.vmx, props.bootstrap, clock=self.clock)
+        vm.clear_creating()
         return CreatedVm(vm.cid, filled)
 
     def _clone(self, stemcell: StemcellCid, vm: Vm) -> None:

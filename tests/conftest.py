@@ -9,6 +9,7 @@ import pytest
 from hypothesis import settings
 
 import toolkit.host.runner
+from tests.support.installed import Installed, shared_install
 from tests.support.sshd import Sshd, start_sshd, stop_sshd
 
 # Property tests draw the same examples on every run, so a run passes or fails
@@ -39,3 +40,10 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     server = start_sshd(tmp_path_factory.mktemp("sshd"))
     yield server
     stop_sshd(server)
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The project's wheel installed (not editable) in a fresh venv, used from a directory outside the checkout."""
+    base = tmp_path_factory.getbasetemp()
+    return shared_install(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)  # one per run

@@ -15,64 +15,20 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.support import mbus_cert
 from tests.support.agent_client import AgentClient, AgentRequestError, Mbus
+from tests.support.installed import Installed
 from vmtk_sim.sandbox import unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.real_process, pytest.mark.slow]
 needs_sandbox = pytest.mark.skipif(unavailable() is not None, reason=f"no sandbox: {unavailable()}")
-
-
-@dataclass(frozen=True)
-class Installed:
-    wheel: Path
-    bin: Path
-    home: Path  # a user's directory, outside the checkout
-
-    def env(self, **extra: str) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("VMTK_", "VMRUN_SIM", "PYTHON", "PYTEST"))}
-        return {**base, "PATH": f"{self.bin}{os.pathsep}{base.get('PATH', '')}", **extra}
-
-    def run(self, *argv: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            list(argv), cwd=self.home, env=self.env(**extra), capture_output=True, text=True, timeout=timeout
-        )
-
-
-def _pip(python: Path, *args: str) -> None:
-    done = subprocess.run(
-        [str(python), "-m", "pip", "--disable-pip-version-check", *args], capture_output=True, text=True, timeout=900
-    )
-    if done.returncode != 0:
-        pytest.fail(f"pip {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    base = tmp_path_factory.mktemp("installed")
-    source = base / "source"  # a clean copy: no build/ or egg-info of the checkout leaks in
-    shutil.copytree(
-        ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "*.egg-info", "build", "dist")
-    )
-    _pip(Path(sys.executable), "wheel", "--no-deps", "--quiet", "-w", str(base / "dist"), str(source))
-    (wheel,) = (base / "dist").glob("vmrun_toolkit-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, timeout=300)
-    python = base / "venv" / "bin" / "python"
-    _pip(python, "install", "--quiet", f"{wheel}[ssh,sim]", "pytest", "pytest-xdist")
-    home = base / "user"
-    home.mkdir()
-    yield Installed(wheel, python.parent, home)
 
 
 def test_the_wheel_carries_every_package_and_the_sample_image(installed: Installed) -> None:

@@ -51,6 +51,7 @@ _ERRORS = (
     "SnapshotUnchangedError",
     "TransientVmrunError",
     "GuestCommandError",
+    "GuestProgramNotFoundError",
     "VmxError",
     "VmxSyntaxError",
     "DuplicateKeyError",

@@ -70,6 +70,7 @@ __all__ = [
     "GuestFileNotFoundError",
     "GuestIpUnavailableError",
     "GuestPermissionError",
+    "GuestProgramNotFoundError",
     "HostConnectionError",
     "HostFileError",
     "HostFileNotFound",
@@ -313,6 +314,16 @@ class GuestCommandError(ToolkitError):
 
 
 # --- files the toolkit parses or writes -----------------------------------------------
+
+
+class GuestProgramNotFoundError(ToolkitError):
+    """The program to run does not exist in the guest (it never started)."""
+
+    exit_code = 127  # what a shell answers for a command it cannot find
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+        super().__init__(f"{program!r} was not found in the guest")
 
 
 class VmxError(ToolkitError):

@@ -8,10 +8,11 @@ not know vmrun's verbs or messages (that is ``toolkit.vmware.vmrun``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import click
@@ -20,6 +21,7 @@ from toolkit.host.clock import Clock, SystemClock
 from toolkit.host.runner import LocalRunner, Runner
 from toolkit.vmware.vmrun import GuestCredentials, HostType, Vmrun
 from vmtk_cli.remote import HOST_VMRUN_PATHS, SshOptions, ssh_target
+from vmtk_cli.waiting import Waiting, waiting
 
 # This machine's standard vmrun, by sys.platform.
 STANDARD_VMRUN_PATHS: Mapping[str, str] = {
@@ -40,6 +42,7 @@ class Settings:
     guest_password_env: str | None = None
     verbosity: int = 0
     ssh: SshOptions | None = None
+    progress_interval: float = 10.0
 
     def merge(self, **given: object) -> None:
         """Take every option that was given; keep what was injected otherwise."""
@@ -56,6 +59,8 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     settings: Settings = field(default_factory=Settings)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # Whether someone can answer a prompt: stdin is a terminal.
+    interactive: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
     _vmrun: Vmrun | None = field(default=None, init=False, repr=False)
     _built: Runner | None = field(default=None, init=False, repr=False)
 
@@ -117,6 +122,14 @@ class App:
             return False
         return True
 
+    def absolute(self, path: str) -> str:
+        """A path on this machine made absolute; a path on the ``--ssh`` host as given."""
+        return path if self.settings.ssh is not None else os.path.abspath(path)
+
+    def waiting(self) -> contextlib.AbstractContextManager[Waiting]:
+        """The display of a long wait on stderr (see ``vmtk_cli.waiting``)."""
+        return waiting(sys.stderr, self.clock, interval=self.settings.progress_interval)
+
     def credentials(self, user: str | None = None, password_env: str | None = None) -> GuestCredentials:
         """Guest credentials: the user from options, the password from the environment or a prompt."""
         user = user or self.settings.guest_user
@@ -132,6 +145,10 @@ class App:
             return value
         if password_env or self.settings.guest_password_env:
             raise click.ClickException(f"environment variable {name} (named by --guest-password-env) is not set")
+        if not self.interactive():  # a script or a pipe: nobody could answer a prompt
+            raise click.ClickException(
+                f"no guest password: set {name} (or name another variable with --guest-password-env)"
+            )
         return str(click.prompt("Guest password", hide_input=True, err=True))
 
 
@@ -142,3 +159,12 @@ def _standard_vmrun() -> str | None:
 
 
 pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+def vmx_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A .vmx given on this machine, made absolute: vmrun lists running VMs by absolute path.
+
+    With ``--ssh`` the path is the host's and is passed as given.
+    """
+    app = ctx.find_object(App)
+    return value if app is None or not value else app.absolute(value)

@@ -95,7 +95,14 @@ def to_click(exc: errors.ToolkitError | OSError, *, verbosity: int) -> click.Cli
         log.error("traceback follows", exc_info=exc)
     message = one_line(exc)
     advice = os_hint(exc) if isinstance(exc, OSError) else hint(exc)
-    return click.ClickException(f"{message} ({advice})" if advice else message)
+    text = f"{message} ({advice})" if advice else message
+    if isinstance(exc, errors.GuestProgramNotFoundError):
+        return _NotFound(text)
+    return click.ClickException(text)
+
+
+class _NotFound(click.ClickException):
+    exit_code = errors.GuestProgramNotFoundError.exit_code  # 127, as a shell answers a command it cannot find
 
 
 def _describe(exc: BaseException) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import click
 
-from toolkit.vmware.guest import Guest, GuestOs
-from vmtk_cli.app import App, pass_app
+from toolkit.errors import GuestProgramNotFoundError
+from toolkit.vmware.guest import Guest, GuestOs, wait_for_tools
+from vmtk_cli.app import App, pass_app, vmx_path
 from vmtk_cli.hostpaths import require_host_file, require_parent_dir
 from vmtk_cli.output import emit_rows
 from vmtk_cli.seconds import SECONDS
 
-VMX = click.argument("vmx", metavar="VMX")
+VMX = click.argument("vmx", metavar="VMX", callback=vmx_path)
 GUEST_MARK = ".vmx:"
 
 
@@ -93,6 +94,8 @@ def run(ctx: click.Context, app: App, vmx: str, program: str, args: tuple[str, .
     Everything after PROGRAM goes to the program: vmtk guest run VMX /bin/ls -la /
     """
     result = open_guest(app, vmx).run(program, *args, timeout=timeout, on_output=echo_stream)
+    if result.program_missing:
+        raise GuestProgramNotFoundError(program)
     ctx.exit(result.exit_code)
 
 
@@ -125,12 +128,19 @@ def kill(app: App, vmx: str, pid: int) -> None:
 @click.option("--timeout", type=SECONDS, default=300.0, show_default=True, metavar="SECONDS")
 @pass_app
 def wait(app: App, vmx: str, process: str | None, timeout: float) -> None:
-    """Wait until VMware Tools (or --process NAME) runs in the guest."""
-    guest = open_guest(app, vmx)
+    """Wait until VMware Tools (or --process NAME) runs in the guest.
+
+    Waiting for Tools needs no guest login; --process lists the guest's processes, which does.
+    """
     if process is None:
-        guest.wait_for_tools(timeout=timeout)
+        with app.waiting() as display:
+            display.step(f"Waiting for VMware Tools in {vmx}", limit=timeout)
+            wait_for_tools(app.vmrun, vmx, timeout=timeout, clock=app.clock)
         return
-    found = guest.wait_for_process(process, max_wait=timeout)
+    guest = open_guest(app, vmx)  # the password is asked (or refused) before the wait begins
+    with app.waiting() as display:
+        display.step(f"Waiting for process {process!r} in {vmx}", limit=timeout)
+        found = guest.wait_for_process(process, max_wait=timeout)
     click.echo(found.pid)
 
 

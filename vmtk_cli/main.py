@@ -17,10 +17,12 @@ import click
 
 from toolkit import __version__
 from toolkit.errors import ToolkitError
+from toolkit.host.interrupts import Interrupted, signals_raise
 from toolkit.vmware.vmrun import HostType
 from vmtk_cli.app import App, Settings
 from vmtk_cli.failures import to_click
 from vmtk_cli.remote import PLATFORMS, SshOptions
+from vmtk_cli.seconds import SECONDS
 
 LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
 _HANDLER_NAME = "vmtk-stderr"
@@ -52,7 +54,7 @@ class VmtkGroup(click.Group):
 @click.option(
     "--guest-password-env",
     metavar="VAR",
-    help="Variable holding the guest password (default VMTK_GUEST_PASSWORD, else a prompt).",
+    help="Variable holding the guest password (default VMTK_GUEST_PASSWORD; else a prompt on a terminal).",
 )
 @click.option(
     "-v",
@@ -85,6 +87,12 @@ class VmtkGroup(click.Group):
     envvar="VMTK_SSH_INSECURE_SKIP_HOST_KEY_CHECK",
     help="Accept any host key when none is pinned (only on networks you trust).",
 )
+@click.option(
+    "--progress-interval",
+    type=SECONDS,
+    metavar="SECONDS",
+    help="Off a terminal, how often a long wait says it is still waiting (default 10).",
+)
 @click.version_option(__version__, prog_name="vmtk")
 @click.pass_context
 def cli(
@@ -99,6 +107,7 @@ def cli(
     ssh_host_key: str | None,
     ssh_platform: str,
     ssh_insecure: bool,
+    progress_interval: float | None,
 ) -> None:
     """vmtk: drive VMware Workstation, Fusion and Player VMs and their guests.
 
@@ -128,6 +137,7 @@ def cli(
         guest_password_env=guest_password_env,
         verbosity=verbosity or None,
         ssh=SshOptions(ssh, ssh_key, ssh_host_key, ssh_platform, ssh_insecure) if ssh else None,
+        progress_interval=progress_interval,
     )
     configure_logging(app.settings)
     ctx.call_on_close(app.close)
@@ -182,4 +192,10 @@ _register()
 
 
 def main() -> None:
-    cli(prog_name="vmtk")
+    """The console script: ``Interrupted`` (Ctrl-C, SIGTERM) ends as one line and 128 + the signal."""
+    with signals_raise():
+        try:
+            cli.main(prog_name="vmtk")
+        except Interrupted as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)

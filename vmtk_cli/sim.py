@@ -33,6 +33,7 @@ HOME = click.option(
     help="The simulator's state directory.",
 )
 KNOBS_FILE = "sim.json"
+SAMPLE_STEMCELL = "stemcell/image"
 # Files only a simulator home holds: without one of them, --home points elsewhere.
 SIM_FILES = frozenset({KNOBS_FILE, "state.json", "state.json.lock", "calls.jsonl"})
 
@@ -54,11 +55,32 @@ def group() -> None:
     default=None,
     help="Give each VM a simulated BOSH agent serving the bosh CLI's HTTPS mbus (for bosh create-env).",
 )
+@click.option(
+    "--bosh-agent",
+    type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+    metavar="PATH",
+    help='With --mbus-agent: run this real bosh-agent binary (e.g. "$VMTK_BOSH_AGENT") '
+    "in each VM's guest sandbox instead of the simulated agent.",
+)
 def up(
-    home: Path, product: str | None, boot_delay: float | None, latency: tuple[str, ...], mbus_agent: bool | None
+    home: Path,
+    product: str | None,
+    boot_delay: float | None,
+    latency: tuple[str, ...],
+    mbus_agent: bool | None,
+    bosh_agent: str | None,
 ) -> None:
-    """Create the state directory, write its knobs and show how to use it."""
-    knobs: dict[str, object] = {"product": product, "boot_delay": boot_delay, "mbus_agent": mbus_agent}
+    """Create the state directory (its parent must exist), write its knobs and show how to use it."""
+    if not home.parent.exists():  # (a file there is the host's refusal, worded below)
+        raise click.ClickException(
+            f"cannot create {home}: the directory {home.parent} does not exist (create it first)"
+        )
+    knobs: dict[str, object] = {
+        "product": product,
+        "boot_delay": boot_delay,
+        "mbus_agent": mbus_agent,
+        "bosh_agent": bosh_agent,
+    }
     if latency:
         knobs["latency"] = _latency(latency)
     _host(home).configure(**{k: v for k, v in knobs.items() if v is not None})
@@ -111,6 +133,20 @@ def reset(home: Path, knobs: bool) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+
+
+@group.command()
+def stemcell() -> None:
+    """Print the path of the small sample stemcell image that ships with the simulator.
+
+    It imports like a bosh.io vSphere stemcell and boots on the simulator:
+
+    \b
+        vmtk stemcell import "$(vmtk sim stemcell)" vms/web
+    """
+    from vmtk_sim.samples import sample_path
+
+    click.echo(sample_path(SAMPLE_STEMCELL))
 
 
 def _latency(pairs: tuple[str, ...]) -> dict[str, float]:

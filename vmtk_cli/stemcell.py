@@ -12,8 +12,8 @@ stemcell tarball to reach its ``image``).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from toolkit.host.runner import Runner
 from vmtk_cli.app import App, pass_app
+from vmtk_cli.hostpaths import require_parent_dir
 from vmtk_cli.output import emit_json
 
 if TYPE_CHECKING:
@@ -42,23 +44,85 @@ def group() -> None:
 @click.argument("dest_dir", metavar="DEST_DIR")
 @click.option("--ovftool", metavar="PATH", help="Use this ovftool (default: 'ovftool' on PATH, else pure Python).")
 @click.option("--name", metavar="NAME", help="Name of the VM (default: the name of DEST_DIR).")
+@click.option("--force", is_flag=True, help="Replace what DEST_DIR holds (never a VM that is running).")
 @pass_app
-def import_(app: App, source: str, dest_dir: str, ovftool: str | None, name: str | None) -> None:
+def import_(app: App, source: str, dest_dir: str, ovftool: str | None, name: str | None, force: bool) -> None:
     """Import SOURCE into DEST_DIR/NAME.vmx and print the .vmx path.
 
-    SOURCE is a file on this machine; DEST_DIR is on the VMware host.
+    SOURCE is a file on this machine; DEST_DIR is on the VMware host. DEST_DIR
+    must be new or empty unless --force; its parent directory must exist. With
+    --force the new VM replaces the old one only once it is complete.
     """
+    host = app.host
+    dest_dir = host.path.normpath(dest_dir)
+    name = name or host.path.basename(dest_dir)
+    require_parent_dir(host, dest_dir)
+    held = _contents(host, dest_dir)
+    if held and not force:
+        raise click.ClickException(
+            f"{dest_dir} is not empty (it holds {_shown(held)}): give another DEST_DIR, or --force to replace it"
+        )
+    if held:
+        _refuse_running(app, dest_dir, held)
+    target = _staging(host, dest_dir) if held else dest_dir
+    try:
+        with image_of(source) as image, app.waiting() as display:
+            display.step(f"Importing {click.format_filename(source, shorten=True)} into {dest_dir}")
+            _import(app, image, host.path.join(target, f"{name}.vmx"), name, ovftool, display.percent)
+        if held:
+            _swap(host, target, dest_dir)
+    except BaseException:
+        if held:  # the old VM stays as it was; the new one is dropped (the import removed its own files)
+            host.remove_tree(target)
+        raise
+    click.echo(host.path.join(dest_dir, f"{name}.vmx"))
+
+
+def _import(app: App, image: str, vmx: str, name: str, ovftool: str | None, progress: Callable[[int], None]) -> None:
     from toolkit.formats.stemcell import (
         import_image,  # tar/OVF/VMDK machinery: only when importing
     )
 
-    host = app.host
-    name = name or host.path.basename(host.path.normpath(dest_dir))
-    vmx = host.path.join(dest_dir, f"{name}.vmx")
-    host.mkdir(dest_dir)
-    with image_of(source) as image, progress_bar(f"Importing {click.format_filename(source, shorten=True)}") as bar:
-        import_image(host, image, vmx, name=name, ovftool=_ovftool(app, ovftool), progress=bar)
-    click.echo(vmx)
+    import_image(app.host, image, vmx, name=name, ovftool=_ovftool(app, ovftool), progress=progress)
+
+
+def _contents(host: Runner, directory: str) -> list[str]:
+    if host.exists(directory) and not host.is_dir(directory):
+        raise click.ClickException(f"{directory} is a file (DEST_DIR must be a directory)")
+    return sorted(host.list_dir(directory)) if host.exists(directory) else []
+
+
+def _shown(names: list[str]) -> str:
+    vmx = [n for n in names if n.lower().endswith(".vmx")]
+    picked = vmx or names
+    return ", ".join(picked[:3]) + (", ..." if len(picked) > 3 else "")
+
+
+def _refuse_running(app: App, directory: str, names: list[str]) -> None:
+    """Never replace a VM VMware has open: running per ``vmrun list``, or holding its ``.lck``."""
+    for vmx in (app.host.path.join(directory, n) for n in names if n.lower().endswith(".vmx")):
+        if app.host.exists(f"{vmx}.lck") or (app.has_vmrun() and app.vmrun.is_running(app.absolute(vmx))):
+            raise click.ClickException(f"{vmx} is running or open in VMware: stop it first (vmtk vm stop VMX)")
+
+
+def _staging(host: Runner, dest_dir: str) -> str:
+    """Where a replacing import is built: next to DEST_DIR (same file system), removed if it fails."""
+    return f"{dest_dir}.vmtk-import-{secrets.token_hex(4)}"
+
+
+def _swap(host: Runner, staged: str, dest_dir: str) -> None:
+    """Put the complete new VM in place of the old one; the old one goes only then."""
+    old = f"{dest_dir}.vmtk-replaced-{secrets.token_hex(4)}"
+    try:
+        host.rename(dest_dir, old)
+        host.rename(staged, dest_dir)
+        host.remove_tree(old)
+    except BaseException:  # interrupted: finish if the new VM is in place, else put the old one back
+        if host.exists(dest_dir):
+            host.remove_tree(old)
+        elif host.exists(old):
+            host.rename(old, dest_dir)
+        raise
 
 
 @group.command()
@@ -89,17 +153,6 @@ def image_of(source: str) -> Iterator[str]:
     click.echo(f"Unpacking stemcell {manifest.name} {manifest.version} ...", err=True)
     with tempfile.TemporaryDirectory(prefix="vmtk-stemcell-") as scratch:
         yield os.path.join(archive.extract(source, os.path.join(scratch, "stemcell")), IMAGE_NAME)
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
-    """A 0-100 % bar on stderr; the callback takes the import's percent (it restarts per disk)."""
-    with click.progressbar(length=100, label=label, file=sys.stderr, show_eta=False) as bar:
-
-        def advance(percent: int) -> None:
-            bar.update(max(0, min(percent, 100) - bar.pos))  # never backwards: next disk restarts at 0
-
-        yield advance
 
 
 def _ovftool(app: App, path: str | None) -> Ovftool | None:

@@ -8,10 +8,14 @@ what is an orphan, nor remove anything except through ``remove_orphan``.
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
-from cpi.orphans import Orphan, find_orphans, remove_orphan
+from cpi.orphans import Orphan, OrphanKind, Unregister, find_orphans, remove_orphan
 from cpi.store import Store
+from toolkit.errors import NotSupportedError, VmNotFoundError, VmxUnreadableError
+from toolkit.vmware.vmrun import StopMode
 from vmtk_cli.app import App, pass_app
 from vmtk_cli.hostpaths import require_dir_if_present
 from vmtk_cli.output import emit_rows
@@ -55,7 +59,9 @@ def gc(app: App, root: str, delete: bool, as_json: bool) -> None:
     """
     require_dir_if_present(app.host, root, STORE_WHAT)
     store = Store(app.host, root, lock_timeout=LOCK_WAIT)
-    rows = [_row(orphan, _act(store, orphan) if delete else "would remove") for orphan in find_orphans(store)]
+    unregister = _unregister(app) if delete and app.has_vmrun() else None
+    found = find_orphans(store)
+    rows = [_row(orphan, _act(store, orphan, unregister) if delete else "would remove") for orphan in found]
     if as_json:
         emit_rows(rows, (), as_json=True)
         return
@@ -63,8 +69,23 @@ def gc(app: App, root: str, delete: bool, as_json: bool) -> None:
         click.echo(f"{row['action']} {row['path']}  ({row['why']})")
 
 
-def _act(store: Store, orphan: Orphan) -> str:
-    return "removed" if remove_orphan(store, orphan) else "kept (in use again)"
+def _act(store: Store, orphan: Orphan, unregister: Unregister | None) -> str:
+    if orphan.kind is OrphanKind.UNFINISHED_VM and unregister is None:
+        return "kept (no vmrun to power it off: give --vmrun)"
+    return "removed" if remove_orphan(store, orphan, unregister=unregister) else "kept (in use again)"
+
+
+def _unregister(app: App) -> Unregister:
+    """Power a VM off (hard) and unregister it, as delete_vm does; one VMware no longer knows is fine."""
+
+    def unregister(path: str) -> None:
+        vmx = app.absolute(path)  # vmrun lists running VMs by absolute path
+        if app.vmrun.is_running(vmx):
+            app.vmrun.stop(vmx, StopMode.HARD)
+        with contextlib.suppress(VmNotFoundError, VmxUnreadableError, NotSupportedError):
+            app.vmrun.delete_vm(vmx)
+
+    return unregister
 
 
 def _row(orphan: Orphan, action: str) -> dict[str, object]:

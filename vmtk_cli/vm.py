@@ -6,15 +6,22 @@ calls and prints results. It must not know vmrun's verbs or messages.
 
 from __future__ import annotations
 
+import logging
+
 import click
 
+from toolkit.errors import ToolkitError
 from toolkit.host.clock import wait_until
+from toolkit.host.interrupts import Interrupted
 from toolkit.vmware.vmrun import CloneKind, StopMode
-from vmtk_cli.app import App, pass_app
+from vmtk_cli.app import App, pass_app, vmx_path
+from vmtk_cli.hostpaths import require_parent_dir
 from vmtk_cli.output import emit_lines, emit_rows
 from vmtk_cli.seconds import SECONDS
 
-VMX = click.argument("vmx", metavar="VMX")
+log = logging.getLogger(__name__)
+
+VMX = click.argument("vmx", metavar="VMX", callback=vmx_path)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 HARD = click.option("--hard", is_flag=True, help="Power off/reset without asking the guest OS.")
 
@@ -37,8 +44,25 @@ def list_(app: App, as_json: bool) -> None:
 @click.option("--gui", is_flag=True, help="Open a console window (default: headless).")
 @pass_app
 def start(app: App, vmx: str, gui: bool) -> None:
-    """Power on VMX."""
-    app.vmrun.start(vmx, gui=gui)
+    """Power on VMX (interrupted, a VM this command powered on is powered off again)."""
+    was_running = app.vmrun.is_running(vmx)
+    try:
+        with app.waiting() as display:
+            display.step(f"Starting {vmx}")
+            app.vmrun.start(vmx, gui=gui)
+    except Interrupted:
+        if not was_running:
+            power_off_quietly(app, vmx)
+        raise
+
+
+def power_off_quietly(app: App, vmx: str) -> None:
+    """After an interrupt: hard power-off if the VM runs; what failed is logged, not raised."""
+    try:
+        if app.vmrun.is_running(vmx):
+            app.vmrun.stop(vmx, StopMode.HARD)
+    except ToolkitError as exc:
+        log.warning("could not power %s off again: %s", vmx, exc)
 
 
 @group.command()
@@ -67,7 +91,8 @@ def reset(app: App, vmx: str, hard: bool) -> None:
 @click.option("--name", metavar="NAME", help="Display name of the clone.")
 @pass_app
 def clone(app: App, source: str, dest: str, linked: bool, snapshot: str | None, name: str | None) -> None:
-    """Clone SOURCE_VMX to DEST_VMX (full copy unless --linked)."""
+    """Clone SOURCE_VMX to DEST_VMX (full copy unless --linked); DEST_VMX's folder may be new, not its parent."""
+    require_parent_dir(app.host, app.host.path.dirname(dest) or ".")
     kind = CloneKind.LINKED if linked else CloneKind.FULL
     app.vmrun.clone(source, dest, kind, snapshot=snapshot, name=name)
 

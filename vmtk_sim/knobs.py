@@ -58,7 +58,9 @@ class Knobs:
     hang|error; ``power_on_hook`` is an argv run at power-on with the .vmx and
     the first CD-ROM image appended (env ``VMRUN_SIM_GUEST_ROOT``);
     ``mbus_agent`` true gives every VM whose agent accepts its settings a
-    simulated agent serving the bosh CLI's HTTPS mbus (``vmtk_sim.mbus``).
+    simulated agent serving the bosh CLI's HTTPS mbus (``vmtk_sim.mbus``);
+    ``bosh_agent`` the path of a real ``bosh-agent`` binary: with ``mbus_agent``
+    on, that program runs in each VM's guest sandbox instead of the simulated one.
     """
 
     product: Product = Product.WORKSTATION
@@ -72,6 +74,7 @@ class Knobs:
     soft_stop_without_tools: SoftStop = SoftStop.HANG
     power_on_hook: tuple[str, ...] | None = None
     mbus_agent: bool = False
+    bosh_agent: str | None = None
 
     def latency_of(self, verb: str) -> float:
         table = dict(self.latency)
@@ -125,6 +128,14 @@ def _hook(value: object) -> tuple[str, ...] | None:
     return tuple(value)
 
 
+def _optional_path(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TypeError("expected a path or null")
+    return value
+
+
 def _flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError("expected true or false")
@@ -150,4 +161,5 @@ _CONVERTERS: dict[str, Callable[[Any], object]] = {
     "soft_stop_without_tools": SoftStop,
     "power_on_hook": _hook,
     "mbus_agent": _flag,
+    "bosh_agent": _optional_path,
 }

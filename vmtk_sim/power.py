@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from pathlib import Path
 
 from toolkit.vmware.devices import cdroms
@@ -31,6 +32,8 @@ from vmtk_sim.vmfiles import (
     write_failure_log,
     write_vmx_file,
 )
+
+AGENT_END_SECONDS = 15.0  # the agent process needs up to 10 s to see its mbus port closed
 
 
 def list_running(call: Call) -> Reply:
@@ -122,8 +125,8 @@ def stop(call: Call) -> Reply:
         waiting = soft and not call.tools_running(vm)
         if waiting and call.knobs.soft_stop_without_tools is SoftStop.ERROR:
             raise msg.refusal(msg.TOOLS_NOT_RUNNING, vmx=path)
-        if not waiting:
-            power_off(vm, path, clean=soft)
+        ended = 0 if waiting else power_off(vm, path, clean=soft)
+    await_end(ended)
     if waiting:
         # Real vmrun asks Tools to shut the guest down and waits; without Tools it never returns.
         call.budget.hang()
@@ -134,12 +137,17 @@ def _mode(call: Call) -> str:
     return call.inv.params[1].lower() if len(call.inv.params) > 1 else "soft"
 
 
-def power_off(vm: VmRecord, path: str, *, clean: bool) -> None:
-    """Kill the guest's programs, rewrite the .vmx from VMware's in-memory copy, drop locks."""
-    _signal_programs(vm, signal.SIGKILL)
+def power_off(vm: VmRecord, path: str, *, clean: bool) -> int:
+    """Kill the guest's programs, rewrite the .vmx from VMware's in-memory copy, drop locks.
+
+    Returns the agent process told to end (0: none): callers ``await_end`` it once the
+    state transaction is over (the agent process reads that state while it ends).
+    """
+    ended = vm.agent_pid
+    _signal_programs(vm, signal.SIGKILL, agent=False)
     for helper in (vm.hook_pid, vm.agent_pid):
         if helper:
-            sandbox.send(helper, signal.SIGTERM)
+            _tell_to_end(helper)
     vmx = decode_config(vm.config or "")
     vmx.set("cleanShutdown", "TRUE" if clean else "FALSE")
     vmx.set("softPowerOff", "TRUE" if clean else "FALSE")
@@ -147,11 +155,32 @@ def power_off(vm: VmRecord, path: str, *, clean: bool) -> None:
         write_vmx_file(path, vmx)
     release_locks(path, vmx)
     vm.power, vm.started_at, vm.processes, vm.hook_pid, vm.agent_pid = Power.OFF, None, [], 0, 0
+    return ended
 
 
-def _signal_programs(vm: VmRecord, sig: int) -> None:
+def _tell_to_end(helper_pid: int) -> None:
+    """SIGTERM, after SIGCONT: a paused VM's helper is stopped and would not act on it."""
+    sandbox.send(helper_pid, signal.SIGCONT)
+    sandbox.send(helper_pid, signal.SIGTERM)
+
+
+def await_end(agent_pid: int) -> None:
+    """Wait until the agent process has ended (it stops its agent first), killing it past the wait.
+
+    A powered-off, reset or deleted VM's agent must never answer the mbus of the VM that
+    comes next on the same port.
+    """
+    # Real time, whatever clock the simulated host runs on: this waits for a real process.
+    deadline = time.monotonic() + AGENT_END_SECONDS
+    while agent_pid and sandbox.alive(agent_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if agent_pid and sandbox.alive(agent_pid):
+        sandbox.send(agent_pid, signal.SIGKILL)
+
+
+def _signal_programs(vm: VmRecord, sig: int, *, agent: bool = True) -> None:
     """Guest programs and the agent freeze, thaw or die with the guest."""
-    for pid in [proc.host_pid for proc in vm.processes] + [vm.agent_pid]:
+    for pid in [proc.host_pid for proc in vm.processes] + ([vm.agent_pid] if agent else []):
         if pid:
             sandbox.send(pid, sig)
 
@@ -162,9 +191,13 @@ def reset(call: Call) -> Reply:
         vm = running_vm(call, state, path)
         if _mode(call) == "soft" and not call.tools_running(vm):
             raise msg.refusal(msg.TOOLS_NOT_RUNNING, vmx=path)
-        _signal_programs(vm, signal.SIGKILL)
+        _signal_programs(vm, signal.SIGKILL, agent=False)
+        ended = vm.agent_pid
+        if ended:
+            _tell_to_end(ended)
         vm.power, vm.started_at, vm.processes, vm.killed_boot_pids = Power.RUNNING, call.now(), [], []
         vm.agent_pid = 0
+    await_end(ended)
     if call.knobs.mbus_agent and vm.agent_reason is None:
         _start_agent(call, path)  # the guest reboots: a fresh agent
     return Reply()

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from toolkit.errors import CommandTimeout
 
@@ -37,8 +38,10 @@ def bwrap_binary() -> str | None:
         return shutil.which("bwrap")
 
 
-def sandbox_argv(root: Path, argv: Sequence[str], *, detached: bool = False, uid: int = 0) -> list[str]:
-    """bwrap's command line running ``argv`` with ``root`` as ``/``."""
+def sandbox_argv(
+    root: Path, argv: Sequence[str], *, detached: bool = False, uid: int = 0, extra: Sequence[str] = ()
+) -> list[str]:
+    """bwrap's command line running ``argv`` with ``root`` as ``/`` (``extra``: more bwrap options)."""
     binary = bwrap_binary() or "bwrap"
     out = [binary, "--bind", str(root), "/", "--ro-bind", "/usr", "/usr"]
     for name in HOST_DIRS:
@@ -51,7 +54,7 @@ def sandbox_argv(root: Path, argv: Sequence[str], *, detached: bool = False, uid
     out += ["--uid", str(uid), "--gid", str(uid)]  # the guest user, not the host's
     # A -noWait program must outlive the vmrun-sim process that started it.
     out += [] if detached else ["--die-with-parent"]
-    return out + ["--", *argv]
+    return out + [*extra, "--", *argv]
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,9 +73,25 @@ def unavailable() -> str | None:
     return None if code == 0 else f"bubblewrap exited {code} (user namespaces disabled?)"
 
 
-def start(root: Path, argv: Sequence[str], env: Mapping[str, str], *, detached: bool, uid: int = 0) -> int:
-    """Start ``argv`` in the sandbox as guest user ``uid``; returns its host pid."""
-    return _spawn(sandbox_argv(root, argv, detached=detached, uid=uid), env=env).pid
+def start(
+    root: Path,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    detached: bool,
+    uid: int = 0,
+    extra: Sequence[str] = (),
+    output: Path | None = None,
+    own_session: bool = True,
+) -> int:
+    """Start ``argv`` in the sandbox as guest user ``uid``; returns its host pid.
+
+    ``output``: a host file that receives the program's stdout and stderr (appended).
+    ``own_session`` False keeps it in the caller's process group, so that signals to
+    the caller's group (pause, resume, power off) reach it too.
+    """
+    argv = sandbox_argv(root, argv, detached=detached, uid=uid, extra=extra)
+    return _spawn(argv, env=env, output=output, own_session=own_session).pid
 
 
 def start_unconfined(argv: Sequence[str], env: Mapping[str, str]) -> int:
@@ -107,27 +126,37 @@ def alive(host_pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def reap(host_pid: int, timeout: float = 5.0) -> None:
+    """Wait (at most ``timeout``) for a program this process started to end, and forget it."""
+    child = _CHILDREN.pop(host_pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=timeout)
+
+
 def send(host_pid: int, sig: int) -> None:
     """Signal a started program's whole session (bwrap and what runs inside it)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(host_pid, sig)
+        if os.getpgid(host_pid) == host_pid:
+            os.killpg(host_pid, sig)
+        else:  # started with own_session=False: bwrap's --die-with-parent takes the rest down
+            os.kill(host_pid, sig)
     if sig in (signal.SIGKILL, signal.SIGTERM) and host_pid in _CHILDREN:
         with contextlib.suppress(subprocess.TimeoutExpired):
             _CHILDREN[host_pid].wait(timeout=5)
 
 
-def _spawn(argv: list[str], *, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """The single seam that starts processes: new session, no terminal, output discarded.
-
-    vmrun returns no guest output, so none is collected.
-    """
-    child = subprocess.Popen(
-        argv,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def _spawn(
+    argv: list[str], *, env: Mapping[str, str], output: Path | None = None, own_session: bool = True
+) -> subprocess.Popen[bytes]:
+    """The single seam that starts processes: new session, no terminal, output discarded
+    (vmrun returns no guest output) unless ``output`` names a log file to append to."""
+    with contextlib.ExitStack() as stack:
+        sink: Any = subprocess.DEVNULL
+        if output is not None:
+            sink = stack.enter_context(open(output, "ab"))
+        child = subprocess.Popen(
+            argv, env=dict(env), stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, start_new_session=own_session
+        )
     _CHILDREN[child.pid] = child
     return child

@@ -19,7 +19,7 @@ from vmtk_sim import deltadisk
 from vmtk_sim import messages as msg
 from vmtk_sim.context import Call, Reply, disk_path, open_vm, read_vmx
 from vmtk_sim.guestops import need
-from vmtk_sim.power import power_off
+from vmtk_sim.power import await_end, power_off
 from vmtk_sim.state import Power, VmRecord
 from vmtk_sim.vmfiles import decode_config, encode_config, write_vmx_file
 
@@ -229,16 +229,18 @@ def revert(call: Call) -> Reply:
     """Observed on WS 25: revert leaves the VM powered off, even from a memory snapshot."""
     path = call.inv.vmx
     name = need(call, 2)[1]
+    ended = 0
     with call.home.transaction() as state:
         vm = open_vm(state, path)
         vmsd = read_vmsd(path)
         snap = find(vmsd, name)
         if vm.power is not Power.OFF:
-            power_off(vm, path, clean=False)
+            ended = power_off(vm, path, clean=False)
         saved = Path(os.path.dirname(path), snap.filename)
         if saved.exists():
             write_vmx_file(path, Vmx.parse(saved.read_bytes(), source=str(saved)))
         _set_current(vmsd, snap.uid)
         write_vmx_file(vmsd_path(path), vmsd)
         vm.changed_since_snapshot = False
+    await_end(ended)
     return Reply()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import json
 import os
 import posixpath
@@ -125,6 +126,11 @@ class SimHome:
 
     def guest_root(self, vm_id: str) -> Path:
         return self.guest_dir(vm_id) / "root"
+
+    def disk_data(self, disk_file: str) -> Path:
+        """Where the data a guest wrote on the disk file ``disk_file`` is kept (the disk follows its file)."""
+        key = hashlib.sha256(os.path.realpath(disk_file).encode()).hexdigest()[:32]
+        return self.root / "disk-data" / key
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[HostState]:

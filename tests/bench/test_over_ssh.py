@@ -26,6 +26,8 @@ from benchmarks.workspace import stemcell_image
 from cpi.power import TOOLS_POLL_MAX_SECONDS, TOOLS_POLL_SECONDS
 from vmtk_sim import SimHost
 
+pytestmark = pytest.mark.slow  # minutes of real processes: make test runs it, make test-fast does not
+
 HOSTLESS_CALLS = ("info", "calculate_vm_cloud_properties")
 
 

@@ -63,6 +63,13 @@ def test_bootstrap_exits_with_the_scripts_code(vmtk: Vmtk, sim: SimHost, running
     assert (sim.vm(running_vmx).guest_root / "tmp" / "other.sh").exists()
 
 
+@pytest.mark.real_process
+def test_by_default_a_plain_vm_is_ready_once_tools_answer(vmtk: Vmtk, sim: SimHost, vmx: str, tmp_path: Path) -> None:
+    # A plain imported VM runs no bosh-agent: the default must not wait for one.
+    result = assert_ok(vmtk("bootstrap", vmx, "--script", _script(tmp_path), "--max-wait", "60"))
+    assert result.stdout == "provisioning\n" and (sim.vm(vmx).guest_root / "tmp" / "provisioned").exists()
+
+
 def test_bootstrap_gives_up_when_the_ready_process_never_comes(vmtk: Vmtk, running_vmx: str, tmp_path: Path) -> None:
     result = vmtk(
         "bootstrap", running_vmx, "--script", _script(tmp_path), "--ready-process", "never-there", "--max-wait", "30"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # minutes of real processes: make test runs it, make test-fast does not
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -53,6 +53,13 @@ def test_cp_of_a_missing_guest_file(vmtk: Vmtk, booted: str, tmp_path: Path) -> 
 
 
 @pytest.mark.real_process
+def test_a_missing_guest_program_is_one_error_with_exit_127(vmtk: Vmtk, booted: str) -> None:
+    result = vmtk("guest", "run", booted, "/no/such/program")
+    assert result.exit_code == 127 and result.stdout == ""
+    assert result.stderr == "Error: '/no/such/program' was not found in the guest\n"
+
+
+@pytest.mark.real_process
 def test_run_prints_output_and_exits_with_the_programs_code(vmtk: Vmtk, booted: str) -> None:
     result = vmtk("guest", "run", booted, "/bin/sh", "-c", "echo out; echo err >&2; exit 3")
     assert result.exit_code == 3

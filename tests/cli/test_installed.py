@@ -48,6 +48,7 @@ def test_version_and_help(home: Path) -> None:
     assert "Usage: vmtk" in _run("--help", home=home).stdout
 
 
+@pytest.mark.slow
 def test_vm_lifecycle_and_guest_run(home: Path, tmp_path: Path) -> None:
     vmx = SimHost(home).make_vm(str(tmp_path / "vms" / "a" / "a.vmx"))
     creds = {"VMTK_GUEST_USER": "vcap", "VMTK_GUEST_PASSWORD": "c1oudc0w"}

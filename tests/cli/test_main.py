@@ -96,10 +96,25 @@ def test_a_named_but_unset_password_variable_is_an_error(app: App, vmtk: Vmtk, v
     assert_error(vmtk("--guest-password-env", "NOPE", "guest", "ps", vmx), "NOPE")
 
 
-def test_without_a_variable_the_password_is_prompted_hidden(app: App, vmtk: Vmtk, running_vmx: str) -> None:
-    app.environ = {}
+def test_on_a_terminal_without_a_variable_the_password_is_prompted_hidden(
+    app: App, vmtk: Vmtk, running_vmx: str
+) -> None:
+    app.environ, app.interactive = {}, lambda: True
     result = assert_ok(vmtk("guest", "ps", running_vmx, input="c1oudc0w\n"))
     assert "Guest password" in result.stderr and "c1oudc0w" not in result.stdout + result.stderr
+
+
+def test_off_a_terminal_a_missing_password_is_one_error_naming_the_variable(
+    app: App, vmtk: Vmtk, running_vmx: str
+) -> None:
+    app.environ = {}  # CliRunner's stdin is not a terminal: nobody could answer a prompt
+    line = assert_error(vmtk("guest", "ps", running_vmx, input="c1oudc0w\n"), "VMTK_GUEST_PASSWORD")
+    assert "Guest password" not in line
+
+
+def test_waiting_for_tools_needs_no_password(app: App, vmtk: Vmtk, running_vmx: str) -> None:
+    app.environ = {}
+    assert_ok(vmtk("guest", "wait", running_vmx))
 
 
 def test_vmtk_verbose_variable_turns_on_debug_and_tracebacks(vmtk: Vmtk, tmp_path) -> None:  # type: ignore[no-untyped-def]

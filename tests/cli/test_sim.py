@@ -30,6 +30,15 @@ def test_up_switches_the_simulated_mbus_agent_on_and_off(vmtk: Vmtk, tmp_path: P
     assert json.loads((home / "sim.json").read_text())["mbus_agent"] is False
 
 
+def test_up_names_a_real_bosh_agent_binary(vmtk: Vmtk, tmp_path: Path) -> None:
+    home, binary = tmp_path / "simhome", tmp_path / "bosh-agent"
+    binary.write_bytes(b"")
+    assert_ok(vmtk("sim", "up", "--home", str(home), "--mbus-agent", "--bosh-agent", str(binary)))
+    assert json.loads((home / "sim.json").read_text()) == {"mbus_agent": True, "bosh_agent": str(binary)}
+    missing = vmtk("sim", "up", "--home", str(home), "--bosh-agent", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
 def test_up_takes_the_home_from_vmrun_sim_home(vmtk: Vmtk, tmp_path: Path) -> None:
     home = tmp_path / "from-env"
     assert_ok(vmtk("sim", "up", env={"VMRUN_SIM_HOME": str(home)}))
@@ -95,3 +104,12 @@ def test_reset_refuses_a_directory_the_simulator_did_not_make(vmtk: Vmtk, tmp_pa
     (precious / "notes.txt").write_text("keep me")
     assert_error(vmtk("sim", "reset", "--home", str(precious), "--yes"), "does not look like a simulator home")
     assert (precious / "notes.txt").read_text() == "keep me" and (precious / "src").is_dir()
+
+
+def test_up_refuses_a_home_whose_parent_is_missing(vmtk: Vmtk, tmp_path: Path) -> None:
+    assert_error(
+        vmtk("sim", "up", "--home", str(tmp_path / "none" / "deep" / "sim")),
+        str(tmp_path / "none" / "deep"),
+        "does not exist",
+    )
+    assert not (tmp_path / "none").exists()

@@ -61,6 +61,7 @@ def vmtk(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), obj=App(environ=env), env=env)
 
 
+@pytest.mark.slow
 def test_vm_and_guest_commands_run_on_the_ssh_host(remote: list[str], sim: SimHost, tmp_path: Path) -> None:
     vmx = sim.make_vm(str(tmp_path / "vms" / "a" / "a.vmx"))
     assert_ok(vmtk(*remote, "vm", "start", vmx))

@@ -94,3 +94,31 @@ def test_gc_delete_of_a_file_removes_nothing(vmtk: Vmtk, store: dict[str, Path])
     before = tree(store["root"])
     assert_error(vmtk("store", "gc", str(store["foreign"]), "--delete"), "is not a directory")
     assert tree(store["root"]) == before
+
+
+def test_gc_reports_and_removes_a_vm_a_killed_create_vm_left_running(vmtk: Vmtk, sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from vmtk_sim.state import Power
+
+    cid = _id()
+    root = tmp_path / "store"
+    vmx = sim.make_vm(str(root / f"vm-{cid}" / f"vm-{cid}.vmx"))
+    (root / f"vm-{cid}" / "creating").write_text("")  # create_vm's marker: the call never answered
+    assert_ok(vmtk("vm", "start", vmx))
+    rows = json.loads(assert_ok(vmtk("store", "gc", str(root), "--json")).stdout)
+    assert [(r["kind"], r["path"]) for r in rows] == [("unfinished-vm", str(root / f"vm-{cid}"))]
+    assert sim.vm(vmx).power is Power.RUNNING  # a dry run touches nothing
+    assert_ok(vmtk("store", "gc", str(root), "--delete"))
+    assert sim.vm(vmx).power is Power.OFF and not (root / f"vm-{cid}").exists()
+
+
+def test_gc_leaves_a_vm_whose_create_vm_is_under_way(vmtk: Vmtk, sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from cpi.ids import VmCid
+    from cpi.store import Store
+    from toolkit.host.runner import LocalRunner
+
+    cid = _id()
+    root = tmp_path / "store"
+    sim.make_vm(str(root / f"vm-{cid}" / f"vm-{cid}.vmx"))
+    (root / f"vm-{cid}" / "creating").write_text("")
+    with Store(LocalRunner(), str(root), lock_timeout=1.0).lock_for(VmCid(cid)):  # as create_vm holds it
+        assert assert_ok(vmtk("store", "gc", str(root))).stdout == ""

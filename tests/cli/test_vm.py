@@ -92,6 +92,7 @@ def test_reset_of_a_stopped_vm_says_to_start_it(vmtk: Vmtk, sim: SimHost, vmx: s
 
 def test_clone_of_a_missing_vm_writes_no_clone(vmtk: Vmtk, tmp_path: Path) -> None:
     dest = tmp_path / "vms" / "two" / "two.vmx"
+    dest.parent.parent.mkdir()
     assert_error(vmtk("vm", "clone", str(tmp_path / "missing.vmx"), str(dest)), "check the .vmx path")
     assert not dest.parent.exists()
 
@@ -105,6 +106,12 @@ def test_delete_of_a_running_vm_says_to_stop_it_and_keeps_it(vmtk: Vmtk, sim: Si
 def test_snapshots_of_a_missing_vm_is_one_error_line(vmtk: Vmtk, tmp_path: Path) -> None:
     assert_error(vmtk("vm", "snapshots", str(tmp_path / "missing.vmx")), "check the .vmx path")
     assert list(tmp_path.iterdir()) == [tmp_path / "sim-home"]
+
+
+def test_clone_refuses_a_destination_whose_parent_is_missing(vmtk: Vmtk, vmx: str, tmp_path: Path) -> None:
+    dest = tmp_path / "none" / "deep" / "c" / "c.vmx"
+    assert_error(vmtk("vm", "clone", vmx, str(dest)), str(tmp_path / "none" / "deep"), "does not exist")
+    assert not (tmp_path / "none").exists()
 
 
 def test_a_vm_started_by_a_relative_path_is_listed_by_its_absolute_one(

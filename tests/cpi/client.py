@@ -68,12 +68,16 @@ class Cpi:
     stemcell_props: dict[str, Any] | None = None
     send: Callable[[bytes], dict[str, Any]] | None = None  # set: the request goes out of process, to an executable
 
-    def raw(self, method: str, *arguments: Any, api_version: int | None = 2) -> dict[str, Any]:
+    def raw(
+        self, method: str, *arguments: Any, api_version: int | None = 2, stemcell_api: int | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "method": method,
             "arguments": list(arguments),
             "context": {"director_uuid": "d-1", "request_id": REQUEST_ID},
         }
+        if stemcell_api is not None:  # context.vm.stemcell.api_version, as the bosh CLI and director send it
+            body["context"]["vm"] = {"stemcell": {"api_version": stemcell_api}}
         if api_version is not None:
             body["api_version"] = api_version
         request = json.dumps(body).encode()
@@ -85,8 +89,10 @@ class Cpi:
         assert set(response) == {"result", "error", "log"} and isinstance(response["log"], str)
         return response
 
-    def __call__(self, method: str, *arguments: Any, api_version: int | None = 2) -> Any:
-        response = self.raw(method, *arguments, api_version=api_version)
+    def __call__(
+        self, method: str, *arguments: Any, api_version: int | None = 2, stemcell_api: int | None = None
+    ) -> Any:
+        response = self.raw(method, *arguments, api_version=api_version, stemcell_api=stemcell_api)
         assert response["error"] is None, response["error"]
         result = response["result"]
         if method in _CHANGES_SETTINGS:

@@ -62,6 +62,7 @@ def cpi(make_cpi: Callable[..., Cpi]) -> Cpi:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_SlowVariants(), "vmtk-slow-variants")
     config.addinivalue_line(
         "markers", "needs_sim(reason): uses simulator-only powers; skipped on a real VMware host, with the reason"
     )
@@ -89,6 +90,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("vmware_host") == "exe":
             item.add_marker(pytest.mark.real_process)
+
+
+class _SlowVariants:
+    """Over SSH and through the executable every call costs processes: those variants are slow.
+
+    Marked before ``-m`` selection (``make test-fast`` runs ``-m "not slow"``);
+    the marker's name contains no variant id, so ``-k`` is not affected.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and callspec.params.get("vmware_host") in ("ssh", "exe"):
+                item.add_marker(pytest.mark.slow)
 
 
 REAL_HOST = pytest.param(

@@ -88,6 +88,7 @@ def test_info_loads_no_driver_and_starts_no_program(config: Path, tunnel: bool) 
     assert done.stderr.decode().strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_lifecycle_through_the_executable_against_vmrun_sim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.cpi.conftest import ENV, MANUAL, STEMCELL_CDROM
     from vmtk_sim import SimHost

@@ -31,6 +31,8 @@ from tests.cpi.hosts import (
     stemcell_image,
 )
 
+pytestmark = pytest.mark.slow  # minutes of real processes: make test runs it, make test-fast does not
+
 ROOT = Path(__file__).resolve().parents[2]
 STEMCELL_DIR = ROOT / "fixtures" / "stemcell"
 TARBALL = STEMCELL_DIR / "bosh-stemcell-0.0.1-vsphere-esxi-ubuntu-jammy-go_agent.tgz"

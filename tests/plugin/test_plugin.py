@@ -42,6 +42,7 @@ def test_the_options_are_offered(pytester: pytest.Pytester) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_plugin_does_nothing_for_tests_that_do_not_use_it(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

@@ -41,7 +41,7 @@ from tests.support.tiny_release import GREETING, JOB, PACKAGE, TinyRelease, buil
 from vmtk_sim import SimHost
 from vmtk_sim.state import Power, SimHome, vm_key
 
-pytestmark = pytest.mark.real_process
+pytestmark = [pytest.mark.real_process, pytest.mark.slow]
 
 VMRUN_SIM = ROOT / ".venv" / "bin" / "vmrun-sim"
 DEPLOYMENT = "tiny"

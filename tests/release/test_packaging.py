@@ -15,7 +15,7 @@ import pytest
 from release.build import ROOT
 from tests.release.conftest import call, compile_package, install_job
 
-pytestmark = pytest.mark.real_process
+pytestmark = [pytest.mark.real_process, pytest.mark.slow]
 
 FIXTURES = ROOT / "fixtures" / "reference"
 MBUS = "https://mbus:mbus-Secret-58aa@0.0.0.0:6868"

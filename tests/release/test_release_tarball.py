@@ -18,7 +18,7 @@ from release.build import INDEX, RELEASE_DIR, ROOT, Built, build
 from release.tarballs import Entry, fingerprint
 from tests.release.conftest import CACHE, extract
 
-pytestmark = pytest.mark.real_process  # the build runs pip and git
+pytestmark = [pytest.mark.real_process, pytest.mark.slow]  # the build runs pip and git
 
 
 def manifest(unpacked: Path) -> dict:

@@ -67,15 +67,16 @@ class Site:
         config = make_config(self.store, lock_timeout_seconds=LOCK_TIMEOUT, vm_soft_shutdown_max_wait_seconds=10)
         return Cpi(SimHost(self.home, clock=clock), clock, self.store, config)  # type: ignore[arg-type]
 
-    def start(self, method: str, *arguments: Any) -> subprocess.Popen[bytes]:
+    def start(self, method: str, *arguments: Any, debug: bool = False) -> subprocess.Popen[bytes]:
+        """The call in its own session; with ``debug``, its DEBUG log on a pipe (``proc.stderr``)."""
         request = {"method": method, "arguments": list(arguments), "context": {"director_uuid": "d"}, "api_version": 2}
         proc = subprocess.Popen(
             [str(BIN / "bosh-vmrun-cpi"), str(self.config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE if debug else subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, "VMRUN_SIM_HOME": str(self.home), "BOSH_LOG_LEVEL": "warn"},
+            env={**os.environ, "VMRUN_SIM_HOME": str(self.home), "BOSH_LOG_LEVEL": "debug" if debug else "warn"},
         )
         assert proc.stdin is not None
         proc.stdin.write(json.dumps(request).encode())

@@ -32,6 +32,8 @@ from tests.reliability.leaks import inconsistencies, leaks, vm_dirs
 from toolkit.host.clock import FakeClock
 from toolkit.vmware.vmrun import StopMode, Vmrun
 
+pytestmark = pytest.mark.slow  # minutes of real processes: make test runs it, make test-fast does not
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 OUTPUTS = (FIXTURES / "outputs" / "vmrun", FIXTURES / "outputs" / "ovftool")
 IMAGE = FIXTURES / "stemcell" / "image"

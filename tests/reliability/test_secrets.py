@@ -146,6 +146,7 @@ def test_config_errors_never_echo_the_private_key_or_mbus() -> None:
     assert leaked(repr(good)) == []
 
 
+@pytest.mark.slow
 def test_no_secret_on_the_executables_stdout_or_stderr(tmp_path: Path) -> None:
     home, store = tmp_path / "sim", tmp_path / "store"
     SimHost(home).configure(boot_delay=0, guest_password=GUEST_PW)

@@ -130,6 +130,7 @@ def gc_over_ssh(server: Sshd, store: Path, key: Path, *, delete: bool = True) ->
     return subprocess.run(argv, capture_output=True, timeout=120, check=True).stdout.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.real_process
 def test_gc_over_ssh_keeps_the_image_cache_in_use_and_an_import_under_way(sshd: Sshd, tmp_path: Path) -> None:
     cpi = ssh_mode_cpi(sshd, tmp_path)

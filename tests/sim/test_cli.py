@@ -79,6 +79,7 @@ def test_a_no_wait_program_outlives_the_vmrun_process(home: SimHost, tmp_path: P
     vmrun("stop", vmx, "hard")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sandbox.unavailable() is not None, reason="no bubblewrap sandbox")
 def test_parallel_starts_and_guest_runs_keep_the_state_consistent(home: SimHost, tmp_path: Path) -> None:
     vms = [home.make_vm(str(tmp_path / "vms" / f"vm{i}" / f"vm{i}.vmx")) for i in range(PARALLEL)]

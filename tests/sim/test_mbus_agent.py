@@ -85,7 +85,12 @@ def host(tmp_path: Path) -> Iterator[SimHost]:
     sim = SimHost(tmp_path / "sim-home", clock=SystemClock())
     sim.configure(boot_delay=0.2, mbus_agent=True)
     yield sim
-    if sim.home.state_file.exists():  # a failed test must not leave an agent serving
+    power_off_all(sim)
+
+
+def power_off_all(sim: SimHost) -> None:
+    """A failed test must not leave an agent serving."""
+    if sim.home.state_file.exists():
         for key, record in sim.home.snapshot().vms.items():
             if record.power is not Power.OFF:
                 sim.runner().run(["vmrun-sim", "-T", "ws", "stop", key, "hard"], timeout=60)

@@ -20,7 +20,7 @@ from tests.ssh.conftest import MBUS_SECRET, ObservedSshd, RemoteCpi, make_remote
 from tests.support.sshd import secret_part
 from vmtk_sim import AgentStatus
 
-pytestmark = pytest.mark.real_process
+pytestmark = [pytest.mark.real_process, pytest.mark.slow]
 
 BOOTSTRAP = {
     "disk": 256,

@@ -153,7 +153,15 @@ def test_arguments_reach_the_program_unchanged(booted: Guest) -> None:
 @sandboxed
 def test_a_missing_program_is_a_result_not_an_error(booted: Guest) -> None:
     result = booted.run("/opt/none/such")
-    assert result.exit_code == 127 and "not found" in result.stderr
+    assert (result.exit_code, result.program_missing) == (127, True)
+    assert result.stderr == "'/opt/none/such' was not found in the guest\n"  # no wrapper path in it
+    assert "run-captured" not in result.stdout + result.stderr
+
+
+@sandboxed
+def test_a_program_that_exits_127_itself_is_not_a_missing_one(booted: Guest) -> None:
+    result = booted.run("/bin/sh", "-c", "echo gone >&2; exit 127")
+    assert (result.exit_code, result.program_missing, result.stderr) == (127, False, "gone\n")
 
 
 @sandboxed

@@ -77,6 +77,7 @@ def test_the_disk_vmware_wrote_converts_to_an_empty_monolithic_sparse_disk() -> 
     tail=st.integers(0, GRAIN - 1),
     step=st.integers(97, 70000),
 )
+@pytest.mark.slow
 def test_round_trip_through_a_pipe_keeps_content_and_leaves_zero_grains_unallocated(
     grains: dict[int, bytes], tail: int, step: int
 ) -> None:

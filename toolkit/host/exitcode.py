@@ -13,7 +13,8 @@ __all__ = ["parse_exit_code"]
 
 
 def parse_exit_code(text: str) -> int | None:
-    """The exit code a wrapper wrote, or None while it is not (fully) written yet."""
-    stripped = text.strip()
+    """The exit code a wrapper wrote (its first line), or None while it is not (fully) written yet."""
+    lines = text.strip().splitlines()
+    stripped = lines[0].strip() if lines else ""
     digits = stripped.removeprefix("-")
     return int(stripped) if digits.isascii() and digits.isdigit() else None

@@ -37,6 +37,7 @@ from toolkit.errors import (
     LockTimeout,
     SpawnError,
 )
+from toolkit.host import interrupts
 from toolkit.host.clock import Clock, SystemClock
 
 __all__ = ["Completed", "LOCK_POLL_SECONDS", "LocalRunner", "Runner", "argv_list", "decode", "redact"]
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 # vmrun flags whose following argument is a secret (guest / VM-encryption password).
 _SECRET_FLAGS = frozenset({"-gp", "-vp"})
 LOCK_POLL_SECONDS = 0.05
+# How long an interrupted child may take to end after SIGTERM (a CPI child rolls back first).
+STOP_GRACE_SECONDS = 10.0
 OutputSink = Callable[[str], None]
 
 
@@ -145,12 +148,24 @@ def _spawn(
     argv: list[str], stdin: bytes | None, timeout: float, on_output: OutputSink | None
 ) -> tuple[int, bytes, bytes]:
     """Start ``argv`` and collect its output: the single seam tests guard."""
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    with interrupts.held() as release:  # a signal inside Popen would orphan the child: raised below instead
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    try:
+        release()
+        return _collect(proc, stdin, timeout, on_output)
+    except BaseException:
+        _stop(proc)  # interrupted: a program we started must not outlive the call (nor race its cleanup)
+        raise
+
+
+def _collect(
+    proc: subprocess.Popen[bytes], stdin: bytes | None, timeout: float, on_output: OutputSink | None
+) -> tuple[int, bytes, bytes]:
     out: list[bytes] = []
     err: list[bytes] = []
     readers = [
@@ -172,6 +187,17 @@ def _spawn(
     for reader in readers:
         reader.join()
     return code, b"".join(out), b"".join(err)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ask ``proc`` to end (it may answer a signal with its own cleanup), then make sure it has."""
+    with contextlib.suppress(OSError):
+        proc.terminate()
+    try:
+        proc.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class _Timeout(Exception):

@@ -15,24 +15,28 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from toolkit.errors import (
-    CommandTimeout,
     GuestCommandError,
     GuestFileNotFoundError,
+    GuestProgramNotFoundError,
     ToolkitError,
     VmrunError,
 )
 from toolkit.host.clock import Clock, wait_until
+from toolkit.host.exitcode import parse_exit_code
 from toolkit.vmware.guest_wrapper import (
     EXIT_FILE,
     FLAVOURS,
+    PID_FILE,
     STREAMS,
     OutputCallback,
     Poller,
     exit_code,
+    program_missing,
     script_bytes,
     script_file,
     wrapper_argv,
@@ -42,9 +46,10 @@ from toolkit.vmware.guest_wrapper import GuestOs as GuestOs
 from toolkit.vmware.guest_wrapper import script_path as script_path
 from toolkit.vmware.vmrun import GuestCredentials, GuestProcess, ToolsState, Vmrun
 
-__all__ = ["Guest", "GuestResult"]
+__all__ = ["Guest", "GuestResult", "wait_for_tools"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,7 @@ class GuestResult:
     stdout: str
     stderr: str
     duration: float
+    program_missing: bool = False  # the program does not exist in the guest (exit code 127)
 
     def check(self) -> GuestResult:
         """This result, or ``GuestCommandError`` unless the program exited 0."""
@@ -174,29 +180,39 @@ class Guest:
             else:
                 self._vmrun.run_in_guest(self._vmx, self._creds, launcher, launch_args, wait=False)
                 reported = Poller(space, on_output, self._clock).until_done(started + timeout, command, timeout)
-        except CommandTimeout:
-            self._kill_within(space.guest)
+        except BaseException:
+            # Timed out, interrupted or lost track of it: the program must not run on unobserved.
+            self._stop_program(space)
             raise
-        code = exit_code(space.fetch(EXIT_FILE), reported)
+        recorded = space.fetch(EXIT_FILE)
+        code = exit_code(recorded, reported)
         output = [(space.fetch(stream) or b"").decode("utf-8", errors="replace") for stream in STREAMS]
+        if program_missing(recorded):  # a result as a shell's 127, said in our words, not the wrapper's
+            missing = GuestProgramNotFoundError(command[0])
+            return GuestResult(command, code, output[0], f"{missing}\n", self._clock.monotonic() - started, True)
         return GuestResult(command, code, output[0], output[1], self._clock.monotonic() - started)
 
-    def _kill_within(self, guest_dir: str) -> None:
-        """Best effort after a timeout: the wrapper still runs in the guest (vmrun only gave up)."""
-        with contextlib.suppress(ToolkitError):
-            for process in self.processes():
-                if guest_dir in process.command:
-                    self.kill(process.pid)
+    def _stop_program(self, space: _Workspace) -> None:
+        """Best effort: kill the program (its pid, as the wrapper recorded it), then the wrapper.
+
+        vmrun only gave up waiting: both may still run in the guest. Killing the
+        wrapper alone may leave its child running, as the guest OS decides.
+        """
+        try:
+            pid = parse_exit_code((space.fetch(PID_FILE) or b"").decode("ascii", errors="replace"))
+            targets = [p.pid for p in self.processes() if p.pid == pid or space.guest in p.command]
+        except ToolkitError as exc:
+            log.warning("could not stop the guest program: %s", exc)
+            return
+        for target in sorted(targets, key=lambda found: found != pid):  # the program first
+            with contextlib.suppress(ToolkitError):  # it may have ended meanwhile
+                self.kill(target)
 
     # --- waiting ----------------------------------------------------------------------------------
 
     def wait_for_tools(self, *, timeout: float, interval: float = 1.0) -> None:
         """Poll ``checkToolsState`` until it says ``running``; ``WaitTimeout`` otherwise."""
-
-        def probe() -> bool:
-            return self._vmrun.tools_state(self._vmx) is ToolsState.RUNNING
-
-        wait_until(probe, what=f"VMware Tools in {self._vmx}", timeout=timeout, clock=self._clock, interval=interval)
+        wait_for_tools(self._vmrun, self._vmx, timeout=timeout, clock=self._clock, interval=interval)
 
     def wait_for_process(
         self, name: str, *, max_wait: float, min_wait: float = 0.0, interval: float = 1.0
@@ -206,18 +222,32 @@ class Guest:
         Tolerates transient failures (Tools not up yet) and unclassified guest-op
         failures, which happen right after Tools report running; never bad credentials.
         """
+        return self._poll_processes(
+            lambda procs: next((p for p in procs if self._named(p, name)), None),
+            what=f"process {name!r} in {self._vmx}", max_wait=max_wait, min_wait=min_wait, interval=interval,
+        )  # fmt: skip
 
-        def probe() -> GuestProcess | None:
+    def wait_for_guest_operations(self, *, max_wait: float, min_wait: float = 0.0, interval: float = 1.0) -> None:
+        """Wait until VMware Tools answer a guest operation (a process listing) with these credentials."""
+        self._poll_processes(
+            lambda procs: True, what=f"VMware Tools in {self._vmx}", max_wait=max_wait, min_wait=min_wait,
+            interval=interval,
+        )  # fmt: skip
+
+    def _poll_processes(
+        self, found: Callable[[list[GuestProcess]], T | None], *, what: str, max_wait: float, min_wait: float,
+        interval: float,
+    ) -> T:  # fmt: skip
+        def probe() -> T | None:
             try:
                 procs = self.processes()
             except VmrunError as exc:
                 if type(exc) is not VmrunError:
                     raise
-                log.debug("guest not ready for %s yet: %s", name, exc.message)
+                log.debug("guest not ready (%s) yet: %s", what, exc.message)
                 return None
-            return next((p for p in procs if self._named(p, name)), None)
+            return found(procs)
 
-        what = f"process {name!r} in {self._vmx}"
         return wait_until(probe, what=what, timeout=max_wait, clock=self._clock, interval=interval, min_wait=min_wait)
 
     def _named(self, process: GuestProcess, name: str) -> bool:
@@ -252,6 +282,15 @@ class Guest:
             self.remove_dir(guest_dir)
         except ToolkitError as exc:
             log.warning("could not remove guest temp dir %s: %s", guest_dir, exc)
+
+
+def wait_for_tools(vmrun: Vmrun, vmx: str, *, timeout: float, clock: Clock, interval: float = 1.0) -> None:
+    """Poll ``checkToolsState`` until it says ``running`` (no guest login needed); ``WaitTimeout`` otherwise."""
+
+    def probe() -> bool:
+        return vmrun.tools_state(vmx) is ToolsState.RUNNING
+
+    wait_until(probe, what=f"VMware Tools in {vmx}", timeout=timeout, clock=clock, interval=interval)
 
 
 class _Workspace:

@@ -32,6 +32,8 @@ __all__ = [
     "Flavour",
     "GuestOs",
     "LINUX_SHELL",
+    "NOT_FOUND",
+    "PID_FILE",
     "POLL_SECONDS",
     "POWERSHELL",
     "POWERSHELL_FLAGS",
@@ -40,6 +42,7 @@ __all__ = [
     "Staged",
     "UTF8_BOM",
     "exit_code",
+    "program_missing",
     "script_bytes",
     "script_file",
     "script_path",
@@ -51,6 +54,8 @@ log = logging.getLogger(__name__)
 OutputCallback = Callable[[str, str], None]  # (stream: "stdout" | "stderr", new text)
 STREAMS = ("stdout", "stderr")
 EXIT_FILE = "exit-code"
+PID_FILE = "pid"
+NOT_FOUND = "not-found"  # the exit file's second line when the program does not exist in the guest
 POLL_SECONDS = 0.5
 LINUX_SHELL = "/bin/sh"
 POWERSHELL = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
@@ -146,6 +151,12 @@ class Poller:
             self._seen[stream] = max(self._seen[stream], len(data))
             if text:
                 self._on_output(stream, text)
+
+
+def program_missing(recorded: bytes | None) -> bool:
+    """Whether the wrapper found no program to run (its exit file says so on a line of its own)."""
+    text = b"" if recorded is None else recorded
+    return NOT_FOUND in text.decode("utf-8", errors="replace").split()[1:]
 
 
 def exit_code(recorded: bytes | None, reported: int | None) -> int:

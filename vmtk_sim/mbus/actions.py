@@ -10,10 +10,11 @@ Packages are compiled and installed by ``packages.py``; job scripts and drain
 run in ``scripts.py``.
 
 Simulated, not real: ``start`` and ``stop`` switch the reported job state
-without running monit (jobs' processes are not started); ``mount_disk`` checks
-that the disk's hint names a disk the VM really has attached and creates
-``/var/vcap/store``, but formats nothing; an unattached disk fails at once
-where the real agent would first wait for the device to appear.
+without running monit (jobs' processes are not started). Persistent disks
+follow the agent's rules in ``disks.py``; ``mount_disk`` checks that the disk's
+hint names a disk the VM really has attached and formats nothing; an
+unattached disk fails at once where the real agent would first wait for the
+device to appear.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ToolkitError
 from toolkit.host.clock import Clock
 from vmtk_sim.mbus import packages, scripts
 from vmtk_sim.mbus.blobs import BlobStore
+from vmtk_sim.mbus.disks import UPDATED_SETTINGS, PersistentDisks
 from vmtk_sim.mbus.errors import AgentActionError
 from vmtk_sim.mbus.guest import GuestFs
 from vmtk_sim.mbus.packages import BlobRef
@@ -34,10 +37,6 @@ from vmtk_sim.mbus.scripts import JobScript
 from vmtk_sim.mbus.tasks import Tasks
 
 SPEC = "/var/vcap/bosh/spec.json"
-HINTS = "/var/vcap/bosh/persistent_disk_hints.json"
-MOUNTS = "/var/vcap/bosh/mounted_disks.json"
-UPDATED_SETTINGS = "/var/vcap/bosh/update_settings.json"
-STORE = "/var/vcap/store"
 INSTANCE = "/var/vcap/instance"  # id, az, name and deployment of the applied spec, for jobs to read
 SYNCHRONOUS = frozenset({"ping", "get_task", "get_state", "list_disk", "start", "sync_dns", "delete_arp_entries"})
 SPEC_KEYS = (
@@ -58,9 +57,10 @@ SPEC_KEYS = (
 
 @dataclass(frozen=True, slots=True)
 class VmFacts:
-    """What the agent can learn about its own VM: disks the guest sees and its DHCP address."""
+    """What the agent can learn about its own VM: disks the guest sees (SCSI unit -> the
+    directory of the disk's data) and its DHCP address."""
 
-    attached_units: frozenset[str]
+    disk_data: Mapping[str, Path]
     address: str
 
 
@@ -73,25 +73,24 @@ class SimAgent:
         self.guest, self.blobs, self.settings, self.facts, self.clock = guest, blobs, settings, facts, clock
         self.job_state = "running"  # no jobs yet: monit reports running
         self.spec: dict[str, Any] = guest.read_json(SPEC, {})
-        self.hints: dict[str, Any] = guest.read_json(HINTS, {})
-        self.mounted: list[str] = guest.read_json(MOUNTS, [])
+        self.disks = PersistentDisks(guest, settings, lambda: self.facts().disk_data)
         self.tasks = Tasks()
         self._actions: dict[str, Callable[..., Any]] = {
             "ping": lambda: "pong",
             "get_task": self.tasks.outcome,
             "get_state": self.get_state,
-            "list_disk": lambda: list(self.mounted),
+            "list_disk": self.disks.list,
             "start": self.start,
             "stop": self.stop,
             "apply": self.apply,
             "run_script": self.run_script,
             "drain": self.drain,
             "compile_package": self.compile_package,
-            "add_persistent_disk": self.add_persistent_disk,
-            "remove_persistent_disk": self.remove_persistent_disk,
-            "mount_disk": self.mount_disk,
-            "unmount_disk": self.unmount_disk,
-            "migrate_disk": lambda: {},
+            "add_persistent_disk": self.disks.add,
+            "remove_persistent_disk": self.disks.remove,
+            "mount_disk": self.disks.mount,
+            "unmount_disk": self.disks.unmount,
+            "migrate_disk": self.disks.migrate,
             "update_settings": self.update_settings,
             "delete_arp_entries": lambda *_: {},
             "sync_dns": lambda *_: "synced",
@@ -189,47 +188,6 @@ class SimAgent:
         )
         refs = {key: BlobRef.from_json(dep, f"dependency {key}") for key, dep in (deps or {}).items()}
         return packages.compile_package(self.guest, self.blobs, source, refs)
-
-    def add_persistent_disk(self, cid: Any, hint: Any) -> dict[str, Any]:
-        self.hints[str(cid)] = hint
-        self.guest.write_json(HINTS, self.hints)
-        return {}
-
-    def remove_persistent_disk(self, cid: Any) -> dict[str, Any]:
-        self.hints.pop(str(cid), None)
-        self.guest.write_json(HINTS, self.hints)
-        return {}
-
-    def mount_disk(self, cid: Any) -> dict[str, Any]:
-        try:
-            hint = self._hint(str(cid))
-        except AgentActionError as exc:
-            raise AgentActionError(f"Reading persistent disk settings: {exc}") from exc
-        unit = hint if isinstance(hint, str) else hint.get("volume_id") if isinstance(hint, Mapping) else None
-        if unit is not None and str(unit) not in self.facts().attached_units:
-            raise AgentActionError(
-                f"Mounting persistent disk: Getting real device path: Timed out getting real device path for '{unit}'"
-            )
-        self.guest.host(STORE).mkdir(parents=True, exist_ok=True)
-        if str(cid) not in self.mounted:
-            self.mounted.append(str(cid))
-            self.guest.write_json(MOUNTS, self.mounted)
-        return {}
-
-    def _hint(self, cid: str) -> Any:
-        persistent = (self.settings.get("disks") or {}).get("persistent") or {}
-        hint = self.hints.get(cid, persistent.get(cid))
-        if hint is None:
-            raise AgentActionError(f"Persistent disk with volume id '{cid}' could not be found")
-        return hint
-
-    def unmount_disk(self, cid: Any) -> dict[str, str]:
-        self._hint(str(cid))  # a disk the agent never heard of is an error, not "not mounted"
-        if str(cid) not in self.mounted:
-            return {"message": f"Partition of {cid} is not mounted"}
-        self.mounted.remove(str(cid))
-        self.guest.write_json(MOUNTS, self.mounted)
-        return {"message": f"Unmounted partition of {cid}"}
 
     def update_settings(self, settings: Any) -> str:
         self.guest.write_json(UPDATED_SETTINGS, settings)

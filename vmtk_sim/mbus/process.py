@@ -11,6 +11,7 @@ in the guest, ``/var/vcap/bosh/log/current``; the process has no other output.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
@@ -19,9 +20,12 @@ from toolkit.errors import ToolkitError
 from toolkit.host.clock import Clock, SystemClock
 from toolkit.vmware.devices import Bus, hard_disks
 from vmtk_sim import agent
+from vmtk_sim.context import disk_path
 from vmtk_sim.mbus.actions import SimAgent, VmFacts
 from vmtk_sim.mbus.blobs import BlobStore
+from vmtk_sim.mbus.bosh_agent import RealAgent
 from vmtk_sim.mbus.endpoint import blobstore_path, endpoint
+from vmtk_sim.mbus.errors import AgentActionError
 from vmtk_sim.mbus.guest import GuestFs
 from vmtk_sim.mbus.server import LOOPBACK, AgentServer
 from vmtk_sim.state import Power, SimHome, VmRecord, vm_key
@@ -48,27 +52,48 @@ class AgentProcess:
             listener = endpoint(settings)
             if not self._wait_for_boot():
                 return 0
+            binary = self.home.knobs().bosh_agent
+            if binary:
+                return self._run_real(RealAgent(self.guest, binary, settings, self.clock))
             blobs = BlobStore(self.guest.host(blobstore_path(settings)))
             self.guest.prepare()
             actions = SimAgent(self.guest, blobs, settings, self.facts, self.clock)
+            refusal = actions.disks.startup_problem()
+            if refusal:
+                raise AgentActionError(refusal)
             server = AgentServer(listener, actions, self.log)
         except (ToolkitError, OSError) as exc:
             self.log(f"agent not started: {exc}")
             return 1
         self.log(f"serving https mbus on {LOOPBACK}:{listener.port}")
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
         threading.Thread(target=self._watch, args=(server,), daemon=True).start()
         with server:
             server.serve_forever(poll_interval=WATCH_SECONDS)
         server.agent.tasks.shutdown()
+        server.agent.disks.flush_all()  # the VM powers off: what the guest wrote stays on its disks
+        self.log("VM stopped: agent ended")
+        return 0
+
+    def _run_real(self, real: RealAgent) -> int:
+        """Run the real agent until the VM stops (or this process is told to end), then end it."""
+        ending = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: ending.set())
+        self.log(f"starting the bosh-agent {real.binary}")
+        try:
+            while not ending.is_set() and self._alive():
+                real.keep_running()
+                ending.wait(WATCH_SECONDS)
+        finally:
+            real.stop()
         self.log("VM stopped: agent ended")
         return 0
 
     def facts(self) -> VmFacts:
         vmx = decode_config(self._record().config or "")
-        units = frozenset(
-            str(d.slot.unit) for d in hard_disks(vmx) if d.slot.bus is Bus.SCSI and d.slot.controller == 0
-        )
-        return VmFacts(units, dhcp_address(self.vm_id))
+        scsi0 = [d for d in hard_disks(vmx) if d.slot.bus is Bus.SCSI and d.slot.controller == 0 and d.file_name]
+        data = {str(d.slot.unit): self.home.disk_data(disk_path(self.vmx_path, d.file_name)) for d in scsi0}
+        return VmFacts(data, dhcp_address(self.vm_id))
 
     def log(self, line: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock.time()))
