@@ -138,7 +138,8 @@ def measure(root: Path, costs: HostCosts, image: Path, runs: int, say: Callable[
     if executable is None:
         say(f"  {REFERENCE_ENV} is not set to an executable: the reference is not measured")
         return None
-    ours, theirs, unanswered = [], [], {}
+    ours, theirs = [], []
+    unanswered: dict[str, str] = {}
     for index in range(runs):
         ours.append(run_ours(root / f"ours-{index}", costs, image))
         space = Workspace.create(root / f"reference-{index}", costs)

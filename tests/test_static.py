@@ -21,7 +21,7 @@ def _tool(name: str) -> str:
     return found
 
 
-PACKAGES = ["toolkit", "cpi", "vmtk_sim", "vmtk_harness", "vmtk_cli"]
+PACKAGES = ["toolkit", "cpi", "vmtk_sim", "vmtk_harness", "vmtk_cli", "release", "benchmarks"]
 
 
 def test_lint_passes_with_the_project_rule_set() -> None:
