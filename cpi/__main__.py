@@ -10,6 +10,7 @@ This is the only place that configures logging or reads the environment.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -31,15 +32,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging()
     stdout = sys.stdout
     sys.stdout = sys.stderr  # nothing but the response may ever reach the real stdout
+    raw = bytearray()
     try:
         # SIGINT/SIGTERM (Ctrl-C on `bosh create-env` reaches the whole process group) fail the
         # call like any error: the method rolls back and the answer is still written, whole.
         with signals_raise():
-            response = _respond(args, sys.stdin.buffer.read)
+            response = _respond(args, lambda: _keep(raw, sys.stdin.buffer.read()))
     finally:
         sys.stdout = stdout
-    _write(stdout, response)
+    if not _write(stdout, response):
+        _undo(args, bytes(raw), response)
     return 0
+
+
+def _keep(kept: bytearray, data: bytes) -> bytes:
+    kept += data
+    return data
 
 
 def _respond(args: list[str], read: Callable[[], bytes]) -> Response:
@@ -95,12 +103,29 @@ def _configure_logging() -> None:
     )
 
 
-def _write(stdout: TextIO, response: Response) -> None:
+def _write(stdout: TextIO, response: Response) -> bool:
+    """Write the answer; False when the caller is gone (a closed pipe)."""
     try:
         stdout.write(response.to_json() + "\n")
         stdout.flush()
-    except OSError:  # the caller went away; nothing else can be done
-        pass
+    except OSError:
+        return False
+    return True
+
+
+def _undo(args: list[str], raw: bytes, response: Response) -> None:
+    """The caller left before the answer: delete what the call created, since nobody will know its CID."""
+    from cpi.undelivered import undo_request
+
+    undo = undo_request(raw, response)
+    if undo is None:
+        return
+    log = logging.getLogger("cpi")
+    log.warning("the caller is gone before the answer: undoing the call with %s", json.loads(undo)["method"])
+    with signals_raise():
+        answer = _respond(args, lambda: undo)
+    if answer.error is not None:
+        log.error("could not undo the unanswered call: %s", answer.error.message)
 
 
 if __name__ == "__main__":

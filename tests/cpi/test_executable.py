@@ -134,3 +134,39 @@ def test_lifecycle_through_the_executable_against_vmrun_sim(tmp_path: Path, monk
     call("delete_disk", disk)
     call("delete_stemcell", stemcell)
     assert sorted(p.name for p in store.iterdir() if not p.name.startswith(".")) == ["disks"]
+
+
+def test_a_creating_call_whose_caller_left_deletes_what_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bosh CLI runs the CPI in its own process group, so Ctrl-C ends the CLI and not the CPI:
+    # create_vm runs to its end and meets a closed pipe. Nobody could ever delete that VM, so the
+    # CPI does, as it would after any failure.
+    from tests.cpi.conftest import ENV, MANUAL, STEMCELL_CDROM
+    from vmtk_sim import SimHost
+
+    home, store = tmp_path / "sim", tmp_path / "store"
+    SimHost(home).configure(boot_delay=0)
+    monkeypatch.setenv("VMRUN_SIM_HOME", str(home))
+    config = tmp_path / "cpi.json"
+    vmrun = str(EXECUTABLE.with_name("vmrun-sim"))
+    properties = {"vmrun": {"vm_store_path": str(store), "vmrun_bin_path": vmrun}, "agent": {"mbus": "nats://x"}}
+    config.write_text(json.dumps({"cloud": {"properties": properties}}))
+    stemcell = "5a5a5a5a-0000-4000-8000-000000000002"
+    template = SimHost(home).make_vm(str(store / f"cs-{stemcell}" / f"cs-{stemcell}.vmx"))
+    with open(template, "a", encoding="utf-8") as handle:
+        handle.write(STEMCELL_CDROM)
+    calls = [
+        ("create_vm", ["agent-gone", stemcell, {}, MANUAL, [], ENV]),
+        ("create_disk", [64, {}, None]),
+    ]
+    for method, arguments in calls:
+        body = {"method": method, "arguments": arguments, "context": {"director_uuid": "d"}, "api_version": 2}
+        command = [str(EXECUTABLE)] if EXECUTABLE.exists() else [sys.executable, "-m", "cpi"]
+        child = subprocess.Popen([*command, str(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        child.stdout.close()  # the caller is gone before the CPI can answer
+        child.communicate(json.dumps(body).encode(), timeout=120)
+        assert child.returncode == 0
+    assert sorted(p.name for p in store.iterdir() if p.name.startswith("vm-")) == []
+    assert [p.name for p in (store / "disks").iterdir() if p.suffix == ".vmdk"] == []
+    assert SimHost(home).runner().run([vmrun, "list"], timeout=60).stdout == "Total running VMs: 0\n"
