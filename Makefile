@@ -32,12 +32,12 @@ demo: $(STAMP)
 ## make test: the whole suite, in parallel (about 10 minutes on 2 idle cores)
 test: $(STAMP)
 	@echo "make test: the whole suite, about 10 minutes on 2 idle cores (20 on a busy machine) ('make test-fast': about 3)" >&2
-	$(BIN)/python -m pytest -n auto -q
+	$(BIN)/python -m pytest -n auto --dist worksteal -q
 
 ## make test-fast: the suite without the tests marked slow (about a fifth of make test's time)
 test-fast: $(STAMP)
 	@echo "make test-fast: the suite without the tests marked slow, about 3 minutes on 2 cores" >&2
-	$(BIN)/python -m pytest -n auto -q -m "not slow"
+	$(BIN)/python -m pytest -n auto --dist worksteal -q -m "not slow"
 
 ## make bench: benchmarks against the simulator; rewrites BENCHMARKS.md
 bench: $(STAMP)
