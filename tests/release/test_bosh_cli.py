@@ -131,7 +131,11 @@ def test_delete_env_after_the_vm_was_deleted_out_of_band_and_an_interrupted_crea
     assert deleted.calls == ["has_vm", "delete_vm", "delete_disk", "delete_stemcell"]  # has_vm: false, no agent call
     assert_nothing_left(cli)
 
+    # vmrun start takes 3 s here, so "0.4 s into create_vm" is inside it even on a loaded machine
+    # (without it the whole create-env could end before the Ctrl-C, and the test would prove nothing).
+    SimHost(cli.sim_home).configure(latency={"start": 3.0})
     stopped = cli.interrupted("create-env", while_creating_the_vm())
+    SimHost(cli.sim_home).configure(latency={})
     assert stopped.code != 0 and "create_vm" not in stopped.calls  # stopped in the middle of create_vm
     settle(cli)
     # The CLI runs the CPI in a process group of its own, so the Ctrl-C ends only the CLI: the CPI
