@@ -29,9 +29,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m vmtk_cli.demo
 
-## make test: the whole suite, in parallel (about 10 minutes on 2 idle cores)
+## make test: the whole suite, in parallel (about 11 minutes on 2 idle cores)
 test: $(STAMP)
-	@echo "make test: the whole suite, about 10 minutes on 2 idle cores (20 on a busy machine) ('make test-fast': about 3)" >&2
+	@echo "make test: the whole suite, about 11 minutes on 2 idle cores (20 on a busy machine) ('make test-fast': about 3)" >&2
 	$(BIN)/python -m pytest -n auto --dist worksteal -q
 
 ## make test-fast: the suite without the tests marked slow (about a fifth of make test's time)
