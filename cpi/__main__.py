@@ -122,8 +122,8 @@ def _undo(args: list[str], raw: bytes, response: Response) -> None:
         return
     log = logging.getLogger("cpi")
     log.warning("the caller is gone before the answer: undoing the call with %s", json.loads(undo)["method"])
-    with signals_raise():
-        answer = _respond(args, lambda: undo)
+    # The handlers stay installed and disarmed: a further Ctrl-C or SIGTERM cannot cut the delete short.
+    answer = _respond(args, lambda: undo)
     if answer.error is not None:
         log.error("could not undo the unanswered call: %s", answer.error.message)
 
