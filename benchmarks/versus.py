@@ -43,6 +43,34 @@ def reference_path() -> str | None:
     return path if path and os.access(path, os.X_OK) else None
 
 
+def reference_config(
+    store: Path,
+    *,
+    vmrun: Path,
+    ovftool: Path,
+    mbus: str,
+    ntp: tuple[str, ...] = ("0.pool.ntp.org",),
+    start_wait: int = 600,
+    soft_stop_wait: int = 30,
+    human_names: bool = True,
+) -> dict[str, Any]:
+    """The reference executable's config file, as its job template renders it (defaults: the job spec's)."""
+    agent = {
+        "mbus": mbus,
+        "ntp": list(ntp),
+        "blobstore": {"provider": "local", "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"}},
+    }
+    vmrun_properties = {
+        "vm_store_path": str(store),
+        "vmrun_bin_path": str(vmrun),
+        "ovftool_bin_path": str(ovftool),
+        "vm_start_max_wait_seconds": start_wait,
+        "vm_soft_shutdown_max_wait_seconds": soft_stop_wait,
+        "enable_human_readable_name": human_names,
+    }
+    return {"cloud": {"plugin": "vmrun", "properties": {"agent": agent, "vmrun": vmrun_properties}}}
+
+
 class RealReference:
     """The reference executable configured for one workspace's simulated host (job-spec defaults)."""
 
@@ -50,33 +78,8 @@ class RealReference:
         self.space, self.executable = space, executable
         self.unanswered: dict[str, str] = {}  # method -> why it gave no result
         self.config = space.root / "reference.json"
-        self.config.write_text(
-            json.dumps(
-                {
-                    "cloud": {
-                        "plugin": "vmrun",
-                        "properties": {
-                            "agent": {
-                                "mbus": MBUS,
-                                "ntp": ["0.pool.ntp.org"],
-                                "blobstore": {
-                                    "provider": "local",
-                                    "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"},
-                                },
-                            },
-                            "vmrun": {
-                                "vm_store_path": str(space.store),
-                                "vmrun_bin_path": str(VMRUN_SIM),
-                                "ovftool_bin_path": str(self._ovftool(costs)),
-                                "vm_start_max_wait_seconds": 600,
-                                "vm_soft_shutdown_max_wait_seconds": 30,
-                                "enable_human_readable_name": True,
-                            },
-                        },
-                    }
-                }
-            )
-        )
+        config = reference_config(space.store, vmrun=VMRUN_SIM, ovftool=self._ovftool(costs), mbus=MBUS)
+        self.config.write_text(json.dumps(config))
 
     def _ovftool(self, costs: HostCosts) -> Path:
         """ovftool-sim plus the price of the run's kind on top of the knob's (``-v``) price."""

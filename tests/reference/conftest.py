@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.versus import reference_config
 from vmtk_sim import AgentStatus, Product, SimHost
 
 REFERENCE = os.environ.get("VMRUN_CPI_REFERENCE", "")
@@ -87,33 +88,17 @@ class ReferenceCpi:
         self.home, self.store, self.config = root / "sim", root / "store", root / "cpi.json"
         self.host = SimHost(self.home)
         self.host.configure(product=product, boot_delay=BOOT_DELAY)
-        self.config.write_text(
-            json.dumps(
-                {
-                    "cloud": {
-                        "plugin": "vmrun",
-                        "properties": {
-                            "agent": {
-                                "ntp": [],
-                                "mbus": "https://mbus:mbus-password@0.0.0.0:6868",
-                                "blobstore": {
-                                    "provider": "local",
-                                    "options": {"blobstore_path": "/var/vcap/micro_bosh/data/cache"},
-                                },
-                            },
-                            "vmrun": {
-                                "vm_store_path": str(self.store),
-                                "vmrun_bin_path": str(BIN / "vmrun-sim"),
-                                "ovftool_bin_path": str(BIN / "ovftool-sim"),
-                                "vm_start_max_wait_seconds": 30,
-                                "vm_soft_shutdown_max_wait_seconds": 5,
-                                "enable_human_readable_name": human_names,
-                            },
-                        },
-                    }
-                }
-            )
+        config = reference_config(
+            self.store,
+            vmrun=BIN / "vmrun-sim",
+            ovftool=BIN / "ovftool-sim",
+            mbus="https://mbus:mbus-password@0.0.0.0:6868",
+            ntp=(),
+            start_wait=30,
+            soft_stop_wait=5,
+            human_names=human_names,
         )
+        self.config.write_text(json.dumps(config))
 
     def run(self, method: str, *arguments: object) -> Answer:
         request = json.dumps({"method": method, "arguments": list(arguments), "context": {"director_uuid": "d"}})
